@@ -1,0 +1,3 @@
+//! `amp-conformance`: the conformance runner and reference server (CLI entry point).
+
+fn main() {}

@@ -1,0 +1,139 @@
+//! The `create` action, defined once: every parameter name, kind, limit, default and rule id of
+//! CONTRACT.md §1 and §3 is written here and nowhere else.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{AmpAction, AmpEnum};
+
+/// How the service is suspended when the report is opened (R-SUSPEND).
+///
+/// ```
+/// use amp_contract::SuspendMethod;
+/// assert_eq!("timelimit".parse::<SuspendMethod>().unwrap(), SuspendMethod::Timelimit);
+/// assert!("suspend".parse::<SuspendMethod>().is_err()); // the page's own example value
+/// assert_eq!(SuspendMethod::default().to_string(), "nosuspend");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, AmpEnum)]
+pub enum SuspendMethod {
+    /// Open the report, leave the service running.
+    #[default]
+    NoSuspend,
+    /// Suspend the service at once.
+    Immediate,
+    /// Suspend the service when the report's time limit runs out.
+    Timelimit,
+}
+
+impl SuspendMethod {
+    /// Whether this method suspends a real service (guarded by `--allow-suspend`).
+    pub fn suspends(self) -> bool {
+        !matches!(self, Self::NoSuspend)
+    }
+}
+
+impl Serialize for SuspendMethod {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SuspendMethod {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// `action=create`: opens an abuse report against a hosting service.
+///
+/// Parsing a body as PHP's `http_build_query` sends it:
+///
+/// ```
+/// use amp_contract::{Action, CreateAbuseReport, SuspendMethod, form::FormPairs};
+///
+/// let body = b"action=create&service_id=1&category=High+I%2FO&allow_unsuspend=1";
+/// let report = CreateAbuseReport::from_form(&FormPairs::from_urlencoded(body)).unwrap();
+/// assert_eq!(report.category, "High I/O");
+/// assert_eq!(report.suspend_method, SuspendMethod::NoSuspend); // the default
+/// assert!(report.allow_unsuspend);
+/// ```
+///
+/// Building one and sending it as PHP would:
+///
+/// ```
+/// use amp_contract::{Action, CreateAbuseReport};
+///
+/// let report = CreateAbuseReport::new(2, "Spam");
+/// assert_eq!(
+///     report.to_body(),
+///     "action=create&service_id=2&category=Spam&suspend_method=nosuspend&allow_unsuspend=0"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, AmpAction)]
+#[amp(action = "create")]
+pub struct CreateAbuseReport {
+    /// WHMCS id of the service the report is for.
+    #[amp(integer, required, min = 1, max = 2147483647, lookup)]
+    #[amp(rule = "R-SERVICE-ID", rule = "D-REQUIRED", rule = "R-EMPTY")]
+    pub service_id: u32,
+    /// Free text naming the kind of abuse, e.g. `Spam`, `High I/O`, `Hacking Attempts`.
+    #[amp(text, required, trim, max_chars = 255)]
+    #[amp(
+        rule = "R-CATEGORY",
+        rule = "D-REQUIRED",
+        rule = "R-EMPTY",
+        rule = "D-OPTIONALS"
+    )]
+    pub category: String,
+    /// The address the report is about.
+    #[amp(
+        ip,
+        trim,
+        rule = "R-SERVICE-IP",
+        rule = "D-OPTIONALS",
+        rule = "D-DEFAULTS"
+    )]
+    #[amp(
+        resolved_default = "the service's main dedicated IP; if it has none, `(No Dedicated IP)`"
+    )]
+    pub service_ip: Option<IpAddr>,
+    /// Whether and when the service is suspended.
+    #[amp(enumeration, default = "nosuspend")]
+    #[amp(rule = "R-SUSPEND", rule = "D-OPTIONALS", rule = "D-DEFAULTS")]
+    pub suspend_method: SuspendMethod,
+    /// Whether the customer may unsuspend the service themselves.
+    #[amp(
+        boolean,
+        default = "0",
+        trim,
+        rule = "R-BOOL",
+        rule = "D-OPTIONALS",
+        rule = "D-DEFAULTS"
+    )]
+    pub allow_unsuspend: bool,
+    /// Free text visible to the customer.
+    #[amp(text, default = "", max_bytes = 65535)]
+    #[amp(rule = "R-TEXT", rule = "D-OPTIONALS", rule = "D-DEFAULTS")]
+    pub additional_info: String,
+    /// Free text visible to admins only.
+    #[amp(text, default = "", max_bytes = 65535, visibility = "admin")]
+    #[amp(rule = "R-TEXT", rule = "D-OPTIONALS", rule = "D-DEFAULTS")]
+    pub admin_notes: String,
+}
+
+impl CreateAbuseReport {
+    /// A report with the two required parameters and every default.
+    pub fn new(service_id: u32, category: impl Into<String>) -> Self {
+        Self {
+            service_id,
+            category: category.into(),
+            service_ip: None,
+            suspend_method: SuspendMethod::default(),
+            allow_unsuspend: false,
+            additional_info: String::new(),
+            admin_notes: String::new(),
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The request envelope: authentication, body reading, action dispatch and server-state rules,
+//! in the order of R-ORDER, transport-agnostic (method, headers and body bytes in; the parsed
+//! action or the one AMP error out).
+
+use std::net::IpAddr;
+
+use http::{HeaderMap, Method, StatusCode, header::CONTENT_TYPE};
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::action::Action;
+use crate::create::CreateAbuseReport;
+use crate::error::AmpError;
+use crate::field::FieldMeta;
+use crate::form::{self, FormPairs, Occurrence};
+use crate::response::{ApiResponse, NO_DEDICATED_IP, ResolvedCreate};
+
+/// Largest body whose parameters are read: 1 MiB (R-BODY).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The authentication header, as HTTP compares it (case-insensitively, D-AUTH).
+pub const API_ID_HEADER: &str = "api_id";
+
+/// The request body as the transport delivered it.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// All of it, at most [`BODY_LIMIT`] bytes.
+    Complete(&'a [u8]),
+    /// More than [`BODY_LIMIT`] bytes; the transport stopped reading.
+    TooLarge,
+}
+
+/// What the envelope needs of an HTTP request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The headers.
+    pub headers: &'a HeaderMap,
+    /// The body.
+    pub body: Body<'a>,
+}
+
+/// Decides whether a presented `API_ID` is valid. Implement it for your credential store.
+pub trait Credentials {
+    /// Whether `presented` (the raw header value) is a valid identifier.
+    fn verify(&self, presented: &[u8]) -> bool;
+}
+
+/// A fixed set of valid identifiers, compared in constant time (R-AUTH).
+///
+/// ```
+/// use amp_contract::envelope::{ApiIds, Credentials};
+/// let ids = ApiIds::from_list("alpha, beta");
+/// assert!(ids.verify(b"beta"));
+/// assert!(!ids.verify(b"bet"));
+/// ```
+#[derive(Clone, Default)]
+pub struct ApiIds {
+    ids: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ApiIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the identifiers themselves.
+        write!(f, "ApiIds({} identifiers)", self.ids.len())
+    }
+}
+
+impl ApiIds {
+    /// Identifiers from a comma-separated list (as in `AMP_API_ID`); blanks are dropped.
+    pub fn from_list(list: &str) -> Self {
+        Self::new(list.split(',').map(str::trim).filter(|s| !s.is_empty()))
+    }
+
+    /// Identifiers from any strings.
+    pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(ids: I) -> Self {
+        Self {
+            ids: ids
+                .into_iter()
+                .map(|s| s.as_ref().as_bytes().to_vec())
+                .collect(),
+        }
+    }
+
+    /// Whether no identifier is configured (then nothing authenticates).
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// Compares without an early exit on the first differing byte. Time depends only on the
+/// lengths, never on where the values differ.
+fn ct_equal(a: &[u8], b: &[u8]) -> Choice {
+    let len = a.len().max(b.len());
+    let mut same = (a.len() as u64).ct_eq(&(b.len() as u64));
+    for i in 0..len {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        same &= x.ct_eq(&y);
+    }
+    same
+}
+
+impl Credentials for ApiIds {
+    fn verify(&self, presented: &[u8]) -> bool {
+        // Every configured identifier is compared, so the time does not tell which one matched.
+        let mut any = Choice::from(0);
+        for id in &self.ids {
+            any |= ct_equal(id, presented);
+        }
+        bool::from(any) && !presented.is_empty()
+    }
+}
+
+/// A service's main dedicated IP, as the service registry knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DedicatedIp {
+    /// The service has this dedicated IP.
+    Address(IpAddr),
+    /// The service has none: reports store `(No Dedicated IP)`.
+    None,
+}
+
+/// The server state the create action needs: which services exist and their dedicated IPs.
+pub trait ServiceDirectory {
+    /// `None` when no service has this id (R-SERVICE-ID "service not found").
+    fn dedicated_ip(&self, service_id: u32) -> Option<DedicatedIp>;
+}
+
+/// An accepted create: the parsed request and the values to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The request as sent (after defaults).
+    pub action: CreateAbuseReport,
+    /// The values to store, with server-resolved defaults.
+    pub resolved: ResolvedCreate,
+}
+
+/// A refused request: the HTTP status, the AMP error and the rule that decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// 200 for every AMP error (R-STATUS), 413 for an oversize body (R-BODY).
+    pub status: StatusCode,
+    /// The one error.
+    pub error: AmpError,
+    /// The rule id that produced it.
+    pub rule: &'static str,
+}
+
+impl Rejection {
+    fn new(error: AmpError, rule: &'static str) -> Self {
+        Self {
+            status: StatusCode::OK,
+            error,
+            rule,
+        }
+    }
+
+    /// The JSON answer.
+    pub fn response(&self) -> ApiResponse {
+        ApiResponse::from(&self.error)
+    }
+}
+
+/// Checks the `API_ID` header (D-AUTH, R-AUTH): exactly one, non-empty, and valid.
+pub fn authenticate(headers: &HeaderMap, credentials: &impl Credentials) -> Result<(), Rejection> {
+    let mut values = headers.get_all(API_ID_HEADER).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) if !value.is_empty() && credentials.verify(value.as_bytes()) => Ok(()),
+        _ => Err(Rejection::new(AmpError::unauthorized(), "D-AUTH")),
+    }
+}
+
+/// The media type of the request, lower-cased, without parameters.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or("").trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+/// The parameters of a request as PHP's `$_POST` would hold them (R-METHOD, R-BODY): POST
+/// bodies of the two form types only, everything else no parameters.
+pub fn read_params<'a>(method: &Method, headers: &HeaderMap, body: &'a [u8]) -> FormPairs<'a> {
+    if method != Method::POST {
+        return FormPairs::new();
+    }
+    match media_type(headers).as_deref() {
+        Some("application/x-www-form-urlencoded") => FormPairs::from_urlencoded(body),
+        Some("multipart/form-data") => headers
+            .get(CONTENT_TYPE)
+            .and_then(|ct| ct.to_str().ok())
+            .and_then(|ct| multer::parse_boundary(ct).ok())
+            .map(|boundary| form::from_multipart(body, &boundary))
+            .unwrap_or_default(),
+        _ => FormPairs::new(),
+    }
+}
+
+/// Handles one request in the order of R-ORDER: authentication (AMP001), the body limit
+/// (R-BODY), the action (AMP002), then every parameter (AMP003, table order).
+///
+/// ```
+/// use amp_contract::envelope::{self, ApiIds, Body, DedicatedIp, Request};
+/// use http::{HeaderMap, Method, header::CONTENT_TYPE};
+///
+/// let services = |id: u32| (id == 1).then_some(DedicatedIp::None);
+/// let mut headers = HeaderMap::new();
+/// headers.insert("api_id", "secret".parse().unwrap());
+/// headers.insert(CONTENT_TYPE, "application/x-www-form-urlencoded".parse().unwrap());
+/// let body = b"action=create&service_id=1&category=Spam";
+/// let request = Request { method: &Method::POST, headers: &headers, body: Body::Complete(body) };
+///
+/// let accepted = envelope::handle(&request, &ApiIds::from_list("secret"), &services).unwrap();
+/// assert_eq!(accepted.resolved.service_ip, "(No Dedicated IP)");
+/// ```
+pub fn handle(
+    request: &Request<'_>,
+    credentials: &impl Credentials,
+    services: &impl ServiceDirectory,
+) -> Result<Accepted, Rejection> {
+    authenticate(request.headers, credentials)?;
+    let body = match request.body {
+        Body::Complete(body) => body,
+        Body::TooLarge => {
+            return Err(Rejection {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                error: AmpError::body_too_large(BODY_LIMIT),
+                rule: "R-BODY",
+            });
+        }
+    };
+    let form = read_params(request.method, request.headers, body);
+    match form.last("action") {
+        Occurrence::Value(action) if action == CreateAbuseReport::NAME.as_bytes() => {}
+        occurrence => {
+            let sent = !matches!(occurrence, Occurrence::Absent);
+            return Err(Rejection::new(
+                AmpError::invalid_action(sent, &[CreateAbuseReport::NAME]),
+                "D-ACTION",
+            ));
+        }
+    }
+    create(&form, services)
+}
+
+/// Parses a `create` whose action was already dispatched, asking `services` whether the
+/// service exists, and resolves the values to store.
+pub fn create(
+    form: &FormPairs<'_>,
+    services: &impl ServiceDirectory,
+) -> Result<Accepted, Rejection> {
+    let mut dedicated = None;
+    let mut lookup = |_: &FieldMeta, wire: &str| {
+        dedicated = wire.parse().ok().and_then(|id| services.dedicated_ip(id));
+        dedicated.is_some()
+    };
+    let action = CreateAbuseReport::from_form_with(form, &mut lookup).map_err(|violations| {
+        let rule = violations.iter().next().map_or("D-REQUIRED", |v| v.rule());
+        Rejection::new(violations.into_error(), rule)
+    })?;
+    let service_ip = match (action.service_ip, dedicated) {
+        (Some(ip), _) => ip.to_string(),
+        (None, Some(DedicatedIp::Address(ip))) => ip.to_string(),
+        (None, _) => NO_DEDICATED_IP.to_owned(),
+    };
+    let resolved = ResolvedCreate {
+        service_id: action.service_id,
+        category: action.category.clone(),
+        service_ip,
+        suspend_method: action.suspend_method,
+        allow_unsuspend: action.allow_unsuspend,
+        additional_info: action.additional_info.clone(),
+        admin_notes: action.admin_notes.clone(),
+    };
+    Ok(Accepted { action, resolved })
+}
+
+impl<F: Fn(u32) -> Option<DedicatedIp>> ServiceDirectory for F {
+    fn dedicated_ip(&self, service_id: u32) -> Option<DedicatedIp> {
+        self(service_id)
+    }
+}

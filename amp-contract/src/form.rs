@@ -1,0 +1,310 @@
+//! Form pairs with PHP's semantics: decoding `application/x-www-form-urlencoded` and
+//! `multipart/form-data` bodies into raw byte pairs, looking a parameter up the way PHP fills
+//! `$_POST` (R-DUPLICATE), and encoding pairs exactly as `http_build_query` sends them.
+
+use std::borrow::Cow;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode};
+
+/// Bytes PHP's `urlencode` (used by `http_build_query`) leaves alone: ASCII letters, digits and
+/// `-_.`. Everything else is `%XX`, and a space becomes `+` (handled separately).
+const PHP_URLENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
+/// Decoded form parameters in wire order, as raw bytes.
+///
+/// Keys and values stay bytes so that invalid UTF-8 is detected per parameter (R-UTF8) instead
+/// of being silently replaced.
+///
+/// ```
+/// use amp_contract::form::{FormPairs, Occurrence};
+///
+/// let form = FormPairs::from_urlencoded(b"category=High+I%2FO&category=Spam");
+/// assert_eq!(form.last("category"), Occurrence::Value(b"Spam".as_slice()));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormPairs<'a> {
+    pairs: Vec<Pair<'a>>,
+}
+
+/// One decoded `key=value`.
+type Pair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// What PHP would see in `$_POST[name]` after reading every pair (last occurrence wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occurrence<'v> {
+    /// The key was not sent.
+    Absent,
+    /// The last occurrence was a plain `name=value`.
+    Value(&'v [u8]),
+    /// The last occurrence used array syntax (`name[]=…`, `name[k]=…`), which PHP turns into an
+    /// array: never a valid scalar parameter.
+    Array,
+}
+
+impl<'a> FormPairs<'a> {
+    /// An empty set of parameters (what a non-POST request or an unread content type yields).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes an `application/x-www-form-urlencoded` body as PHP does: pairs split on `&`,
+    /// key and value on the first `=`, `+` is a space, `%XX` is a byte, an invalid escape
+    /// (`%zz`, a trailing `%`) is kept literally, and empty segments are skipped.
+    pub fn from_urlencoded(body: &'a [u8]) -> Self {
+        let pairs = body
+            .split(|&b| b == b'&')
+            .filter(|segment| !segment.is_empty())
+            .map(|segment| {
+                let (key, value) = match segment.iter().position(|&b| b == b'=') {
+                    Some(eq) => (&segment[..eq], &segment[eq + 1..]),
+                    None => (segment, &segment[segment.len()..]),
+                };
+                (php_urldecode(key), php_urldecode(value))
+            })
+            .collect();
+        Self { pairs }
+    }
+
+    /// Builds pairs from already decoded parts (multipart fields, tests, generators).
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<Cow<'a, [u8]>>,
+        V: Into<Cow<'a, [u8]>>,
+    {
+        Self {
+            pairs: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// Appends one pair.
+    pub fn push(&mut self, key: impl Into<Cow<'a, [u8]>>, value: impl Into<Cow<'a, [u8]>>) {
+        self.pairs.push((key.into(), value.into()));
+    }
+
+    /// The pairs in wire order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether no pair was sent.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The last occurrence of `name` (R-DUPLICATE). Keys match exactly: PHP's mangling of `.`
+    /// and space to `_` is deliberately not reproduced.
+    pub fn last(&self, name: &str) -> Occurrence<'_> {
+        let name = name.as_bytes();
+        self.pairs
+            .iter()
+            .rev()
+            .find_map(|(key, value)| {
+                if key.as_ref() == name {
+                    Some(Occurrence::Value(value.as_ref()))
+                } else if is_array_key_of(key, name) {
+                    Some(Occurrence::Array)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(Occurrence::Absent)
+    }
+
+    /// Encodes the pairs exactly as PHP's `http_build_query` does (RFC 1738 style: `+` for a
+    /// space, `%XX` for every byte but ASCII letters, digits and `-_.`).
+    ///
+    /// ```
+    /// use amp_contract::form::FormPairs;
+    /// let form = FormPairs::from_pairs([(&b"category"[..], &b"High I/O & more"[..])]);
+    /// assert_eq!(form.to_urlencoded(), "category=High+I%2FO+%26+more");
+    /// ```
+    pub fn to_urlencoded(&self) -> String {
+        let mut out = String::new();
+        for (i, (key, value)) in self.pairs.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            php_urlencode_into(key, &mut out);
+            out.push('=');
+            php_urlencode_into(value, &mut out);
+        }
+        out
+    }
+
+    /// Detaches the pairs from the body they borrow from.
+    pub fn into_owned(self) -> FormPairs<'static> {
+        FormPairs {
+            pairs: self
+                .pairs
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+                .collect(),
+        }
+    }
+}
+
+/// `name[...]` with a closing bracket: PHP's array syntax for the parameter `name`.
+fn is_array_key_of(key: &[u8], name: &[u8]) -> bool {
+    key.len() > name.len()
+        && key.starts_with(name)
+        && key[name.len()] == b'['
+        && key[name.len() + 1..].contains(&b']')
+}
+
+/// PHP's `urldecode`: `+` is a space, valid `%XX` escapes are decoded, anything else is kept.
+pub fn php_urldecode(raw: &[u8]) -> Cow<'_, [u8]> {
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return Cow::Borrowed(raw);
+    }
+    if !raw.contains(&b'+') {
+        return percent_decode(raw).into();
+    }
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    Cow::Owned(percent_decode(&spaced).collect())
+}
+
+/// PHP's `urlencode` of raw bytes, appended to `out`.
+pub fn php_urlencode_into(raw: &[u8], out: &mut String) {
+    for (i, chunk) in raw.split(|&b| b == b' ').enumerate() {
+        if i > 0 {
+            out.push('+');
+        }
+        out.extend(percent_encoding::percent_encode(chunk, PHP_URLENCODE));
+    }
+}
+
+/// Reads the non-file parts of a `multipart/form-data` body as PHP does: a part whose
+/// `Content-Disposition` has a `filename` parameter, even an empty one, is an upload and not a
+/// parameter (R-BODY). Parts read before a malformed one are kept, as PHP keeps them.
+///
+/// The body is complete in memory, so the parser's future never waits: it is polled to
+/// completion with a no-op waker instead of pulling in an executor.
+pub fn from_multipart(body: &[u8], boundary: &str) -> FormPairs<'static> {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    let chunk = bytes::Bytes::copy_from_slice(body);
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(chunk) });
+    let mut multipart = multer::Multipart::new(stream, boundary.to_owned());
+    let collect = async move {
+        let mut form = FormPairs::new();
+        while let Ok(Some(field)) = multipart.next_field().await {
+            if has_filename(field.headers()) {
+                continue;
+            }
+            let Some(name) = field.name().map(|n| n.as_bytes().to_vec()) else {
+                continue;
+            };
+            match field.bytes().await {
+                Ok(value) => form.push(name, value.to_vec()),
+                Err(_) => break,
+            }
+        }
+        form
+    };
+    let mut collect = std::pin::pin!(collect);
+    let mut cx = Context::from_waker(Waker::noop());
+    // Every chunk is ready, so the first poll completes; a second is never needed, but a
+    // parser that did wait would otherwise leave us without parameters, which is the safe side.
+    match collect.as_mut().poll(&mut cx) {
+        Poll::Ready(form) => form,
+        Poll::Pending => FormPairs::new(),
+    }
+}
+
+/// Whether a part's `Content-Disposition` carries a `filename` (or `filename*`) parameter.
+fn has_filename(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_DISPOSITION)
+        .map(|value| {
+            value.as_bytes().split(|&b| b == b';').skip(1).any(|param| {
+                let param = param.trim_ascii_start();
+                let name_end = param.iter().position(|&b| b == b'=').unwrap_or(param.len());
+                let name = param[..name_end].trim_ascii_end();
+                name.eq_ignore_ascii_case(b"filename") || name.eq_ignore_ascii_case(b"filename*")
+            })
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_duplicate_last_plain_value_wins() {
+        let form = FormPairs::from_urlencoded(b"category=a&category=b");
+        assert_eq!(form.last("category"), Occurrence::Value(b"b".as_slice()));
+    }
+
+    #[test]
+    fn r_duplicate_array_syntax_last_makes_array() {
+        for body in [&b"category=a&category[]=b"[..], b"category=a&category[x]=b"] {
+            assert_eq!(
+                FormPairs::from_urlencoded(body).last("category"),
+                Occurrence::Array
+            );
+        }
+        let form = FormPairs::from_urlencoded(b"category[]=a&category=b");
+        assert_eq!(form.last("category"), Occurrence::Value(b"b".as_slice()));
+    }
+
+    #[test]
+    fn r_duplicate_keys_are_not_mangled() {
+        let form = FormPairs::from_urlencoded(b"service.id=1&service+id=2&category[=x");
+        assert_eq!(form.last("service_id"), Occurrence::Absent);
+        assert_eq!(form.last("category"), Occurrence::Absent);
+    }
+
+    #[test]
+    fn r_utf8_invalid_escapes_kept_literally_and_plus_is_space() {
+        let form = FormPairs::from_urlencoded(b"a=%zz&b=100%&c=x+y%2By&d=%ff");
+        assert_eq!(form.last("a"), Occurrence::Value(b"%zz".as_slice()));
+        assert_eq!(form.last("b"), Occurrence::Value(b"100%".as_slice()));
+        assert_eq!(form.last("c"), Occurrence::Value(b"x y+y".as_slice()));
+        assert_eq!(form.last("d"), Occurrence::Value(b"\xff".as_slice()));
+    }
+
+    #[test]
+    fn key_without_equals_is_empty_value() {
+        let form = FormPairs::from_urlencoded(b"&&category&x=1");
+        assert_eq!(form.last("category"), Occurrence::Value(b"".as_slice()));
+        assert_eq!(form.len(), 2);
+    }
+
+    #[test]
+    fn encodes_like_http_build_query() {
+        let form = FormPairs::from_pairs([(&b"a"[..], "ü ~*'!".as_bytes()), (b"b", b"x-y_z.w")]);
+        assert_eq!(form.to_urlencoded(), "a=%C3%BC+%7E%2A%27%21&b=x-y_z.w");
+    }
+
+    #[test]
+    fn r_body_multipart_skips_file_parts() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nSpam\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"service_id\"; filename=\"\"\r\n\r\n9\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"service_id\"\r\n\r\n1\r\n--XyZ--\r\n";
+        let form = from_multipart(body, "XyZ");
+        assert_eq!(form.last("category"), Occurrence::Value(b"Spam".as_slice()));
+        assert_eq!(form.last("service_id"), Occurrence::Value(b"1".as_slice()));
+        assert_eq!(form.len(), 2);
+    }
+
+    #[test]
+    fn r_body_malformed_multipart_keeps_earlier_parts() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nSpam\r\n--XyZ\r\ngarbage";
+        let form = from_multipart(body, "XyZ");
+        assert!(form.len() <= 1);
+    }
+}
