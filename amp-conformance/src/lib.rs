@@ -1,0 +1,8 @@
+//! Conformance kit for the Abuse Manager Pro API: a runner that checks any implementation
+//! against the contract of `amp_contract`, and the reference server that implements it.
+//!
+//! The layout follows the data flow: [`cases`] (fixtures and properties) → [`plan`] (safety
+//! filter) → [`target`] (HTTP) → [`judge`] (outcome classes) → [`report`], with [`server`]
+//! the reference implementation and [`cli`] the command line.
+
+pub mod server;
