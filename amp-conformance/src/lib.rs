@@ -5,4 +5,5 @@
 //! filter) → [`target`] (HTTP) → [`judge`] (outcome classes) → [`report`], with [`server`]
 //! the reference implementation and [`cli`] the command line.
 
+pub mod cli;
 pub mod server;

@@ -1,3 +1,5 @@
 //! `amp-conformance`: the conformance runner and reference server (CLI entry point).
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    amp_conformance::cli::main()
+}

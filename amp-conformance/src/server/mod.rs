@@ -1,6 +1,7 @@
 //! The reference server: `amp_contract`'s envelope behind axum, with in-memory storage and a
 //! service registry. It adds transport, storage and services, never a rule of its own.
 
+mod command;
 mod registry;
 mod routes;
 mod store;
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use command::{ServeArgs, serve};
 pub use registry::{Registry, RegistryError};
 pub use routes::{API_PATH, AppState, OBSERVER_PATH};
 pub use store::Store;
@@ -36,7 +38,11 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// A configuration with the default 30 s request timeout.
     pub fn new(api_ids: ApiIds, registry: Registry) -> Self {
-        Self { api_ids, registry, request_timeout: Duration::from_secs(30) }
+        Self {
+            api_ids,
+            registry,
+            request_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -120,7 +126,12 @@ pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<Ru
             })
             .await
     });
-    Ok(RunningServer { addr, state, shutdown: Some(tx), task })
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
 }
 
 /// Starts a server on `127.0.0.1:0`: the runner's embedded default target and the tests'.

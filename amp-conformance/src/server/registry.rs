@@ -62,7 +62,8 @@ pub struct Registry {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map_or(1, |before| before.matches('\n').count() + 1)
+    text.get(..offset)
+        .map_or(1, |before| before.matches('\n').count() + 1)
 }
 
 impl Registry {
@@ -117,7 +118,10 @@ impl Registry {
                     })?,
             };
             if services.insert(id, ip).is_some() {
-                return Err(invalid(entry_start, format!("service {id} is listed twice")));
+                return Err(invalid(
+                    entry_start,
+                    format!("service {id} is listed twice"),
+                ));
             }
         }
         Ok(Self { services })
@@ -125,7 +129,9 @@ impl Registry {
 
     /// Builds a registry from pairs.
     pub fn from_services(services: impl IntoIterator<Item = (u32, DedicatedIp)>) -> Self {
-        Self { services: services.into_iter().collect() }
+        Self {
+            services: services.into_iter().collect(),
+        }
     }
 
     /// The services, by id.
@@ -155,9 +161,13 @@ mod tests {
     #[test]
     fn malformed_file_names_the_line() {
         let text = "[[service]]\nid = 1\n\n[[service]]\nid = 2\ndedicated_ip = \"300.1.1.1\"\n";
-        let err = Registry::from_toml_str(text, "s.toml").unwrap_err().to_string();
+        let err = Registry::from_toml_str(text, "s.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("s.toml:6:"), "{err}");
-        let err = Registry::from_toml_str("[[service]]\nid = \n", "s.toml").unwrap_err().to_string();
+        let err = Registry::from_toml_str("[[service]]\nid = \n", "s.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("s.toml:2:"), "{err}");
         let err = Registry::from_toml_str("[[service]]\nid = 1\nip = \"x\"\n", "s.toml")
             .unwrap_err()
@@ -168,6 +178,8 @@ mod tests {
     #[test]
     fn duplicate_and_out_of_range_ids_are_refused() {
         assert!(Registry::from_toml_str("[[service]]\nid = 0\n", "x").is_err());
-        assert!(Registry::from_toml_str("[[service]]\nid = 1\n[[service]]\nid = 1\n", "x").is_err());
+        assert!(
+            Registry::from_toml_str("[[service]]\nid = 1\n[[service]]\nid = 1\n", "x").is_err()
+        );
     }
 }

@@ -100,11 +100,19 @@ pub(super) async fn api(
         Some(bytes) => EnvelopeBody::Complete(bytes),
         None => EnvelopeBody::TooLarge,
     };
-    let request = Request { method: &method, headers: &headers, body };
+    let request = Request {
+        method: &method,
+        headers: &headers,
+        body,
+    };
     match envelope::handle(&request, &state.api_ids, &state.registry) {
         Ok(accepted) => {
             let report_id = state.store.insert(accepted.resolved);
-            tracing::info!(report_id, service_id = accepted.action.service_id, "report created");
+            tracing::info!(
+                report_id,
+                service_id = accepted.action.service_id,
+                "report created"
+            );
             json(StatusCode::OK, ApiResponse::Success { report_id }.to_json())
         }
         Err(rejection) => {
@@ -123,7 +131,10 @@ pub(super) async fn observe(
     if let Err(rejection) = envelope::authenticate(&headers, &state.api_ids) {
         return json(StatusCode::UNAUTHORIZED, rejection.response().to_json());
     }
-    let record = report_id.parse::<u64>().ok().and_then(|id| state.store.get(id));
+    let record = report_id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| state.store.get(id));
     match record.and_then(|r| serde_json::to_string(&r).ok()) {
         Some(body) => json(StatusCode::OK, body),
         None => json(

@@ -31,7 +31,9 @@ impl Store {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.last_id += 1;
         let report_id = inner.last_id;
-        inner.reports.insert(report_id, ReportRecord { report_id, values });
+        inner
+            .reports
+            .insert(report_id, ReportRecord { report_id, values });
         report_id
     }
 
@@ -49,7 +51,11 @@ impl Store {
 
     /// How many reports are stored.
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).reports.len()
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reports
+            .len()
     }
 
     /// Whether nothing is stored.

@@ -1,0 +1,85 @@
+//! `amp-conformance serve`: the reference server as a process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use amp_contract::envelope::ApiIds;
+
+use super::{ServerConfig, load_registry, start};
+
+/// Options of `amp-conformance serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Service registry (TOML). Default: fixtures/services.toml, or its built-in copy.
+    #[arg(long, value_name = "FILE")]
+    pub services: Option<PathBuf>,
+    /// Longest a request may take, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub request_timeout: u64,
+}
+
+/// Runs the server until SIGINT or SIGTERM. Valid identifiers come from `AMP_API_ID`.
+pub async fn serve(args: ServeArgs) -> ExitCode {
+    let api_ids = ApiIds::from_list(&std::env::var("AMP_API_ID").unwrap_or_default());
+    if api_ids.is_empty() {
+        eprintln!(
+            "error: no API_ID configured. Set AMP_API_ID to one or more comma-separated \
+             identifiers, e.g.\n  AMP_API_ID=dev-key amp-conformance serve"
+        );
+        return ExitCode::from(2);
+    }
+    let registry = match load_registry(args.services.as_deref()) {
+        Ok(registry) => registry,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut config = ServerConfig::new(api_ids, registry);
+    config.request_timeout = Duration::from_secs(args.request_timeout.max(1));
+    let server = match start(config, args.listen).await {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("error: cannot listen on {}: {err}", args.listen);
+            return ExitCode::from(2);
+        }
+    };
+    println!("listening on {}", server.base_url());
+    println!("endpoint {}", server.endpoint());
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    match server.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: server failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
