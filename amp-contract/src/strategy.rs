@@ -525,30 +525,29 @@ fn breakages(meta: &'static FieldMeta, config: &GenConfig) -> BoxedStrategy<Brea
     proptest::strategy::Union::new(options).boxed()
 }
 
-/// A broken `action` (D-ACTION, R-ACTION): missing, wrong case, padded, unknown, an array,
-/// invalid UTF-8.
-fn broken_action(name: &'static str) -> BoxedStrategy<Option<Vec<(Wire, Wire)>>> {
-    let mut spellings = vec![
-        name.to_uppercase(),
-        format!(" {name}"),
-        format!("{name} "),
-        format!("{name}s"),
-        "delete".to_owned(),
-        String::new(),
-    ];
+/// A broken `action` and the rule that decides it: missing, empty or unknown (D-ACTION);
+/// another case or padded (R-ACTION); an array (R-DUPLICATE); invalid UTF-8 (R-UTF8).
+fn broken_action(name: &'static str) -> BoxedStrategy<(Vec<(Wire, Wire)>, &'static str)> {
+    let mut reference = vec![name.to_uppercase(), format!(" {name}"), format!("{name} ")];
     let mut chars = name.chars();
     if let Some(first) = chars.next() {
-        spellings.push(first.to_uppercase().chain(chars).collect());
+        reference.push(first.to_uppercase().chain(chars).collect());
     }
-    spellings.retain(|s| s != name);
+    reference.retain(|s| s != name);
+    let documented = vec![format!("{name}s"), "delete".to_owned(), String::new()];
+    let action = |s: String| vec![(b"action".to_vec(), s.into_bytes())];
     prop_oneof![
-        Just(None),
-        select(spellings).prop_map(|s| Some(vec![(b"action".to_vec(), s.into_bytes())])),
-        Just(Some(vec![(b"action[]".to_vec(), name.as_bytes().to_vec())])),
-        Just(Some(vec![(
-            b"action".to_vec(),
-            [name.as_bytes(), b"\xff"].concat()
-        )])),
+        Just((Vec::new(), "D-ACTION")),
+        select(documented).prop_map(move |s| (action(s), "D-ACTION")),
+        select(reference).prop_map(move |s| (action(s), "R-ACTION")),
+        Just((
+            vec![(b"action[]".to_vec(), name.as_bytes().to_vec())],
+            "R-DUPLICATE"
+        )),
+        Just((
+            vec![(b"action".to_vec(), [name.as_bytes(), b"\xff"].concat())],
+            "R-UTF8"
+        )),
     ]
     .boxed()
 }
@@ -586,17 +585,20 @@ pub fn invalid_requests<A: Action + 'static>(config: &GenConfig) -> BoxedStrateg
             if params.len() > 1 {
                 rules.push("R-ORDER");
             }
+            // A missing required parameter makes the AMP003 itself documented (D-REQUIRED).
+            if let Some(at) = rules.iter().position(|r| *r == "D-REQUIRED") {
+                let rule = rules.remove(at);
+                rules.insert(0, rule);
+            }
             let (action_pairs, expected) = match action {
-                Some(broken_action) => {
+                Some((broken_action, rule)) => {
                     summary.insert(0, "action: missing or invalid".to_owned());
-                    let mut action_rules = vec!["D-ACTION", "R-ACTION"];
-                    action_rules.push("R-ORDER");
                     (
-                        broken_action,
+                        Some(broken_action),
                         ExpectedError {
                             code: ErrorCode::InvalidAction,
                             params: vec!["action"],
-                            rules: action_rules,
+                            rules: vec![rule, "R-ORDER"],
                         },
                     )
                 }
