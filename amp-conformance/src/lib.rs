@@ -5,5 +5,7 @@
 //! filter) → [`target`] (HTTP) → [`judge`] (outcome classes) → [`report`], with [`server`]
 //! the reference implementation and [`cli`] the command line.
 
+pub mod cases;
 pub mod cli;
+pub mod rules;
 pub mod server;

@@ -1,5 +1,8 @@
 //! The trait every action derived with `#[derive(AmpAction)]` implements.
 
+/// The parameter the envelope dispatches on; every action's table starts with it.
+pub const ACTION_PARAM: &str = "action";
+
 use crate::error::Violations;
 use crate::field::FieldMeta;
 use crate::form::FormPairs;

@@ -137,3 +137,49 @@ impl CreateAbuseReport {
         }
     }
 }
+
+/// The wire name of the admin-only text parameter (`admin_notes`), where a conformance run
+/// puts its purge marker (CONTRACT.md §6). Read from the metadata, not written again.
+pub fn admin_notes_name() -> Option<&'static str> {
+    use crate::Action;
+    use crate::field::{Kind, Visibility};
+    CreateAbuseReport::FIELDS
+        .iter()
+        .find(|f| f.visibility == Visibility::Admin && f.kind == Kind::Text)
+        .map(|f| f.name)
+}
+
+/// Whether any pair could make a server suspend a service: a key naming the suspension field
+/// (plainly or as an array) whose value, read leniently (trimmed, any case), is a suspending
+/// method. Conservative on purpose: it guards real services (CONTRACT.md §6).
+///
+/// ```
+/// use amp_contract::create::pairs_may_suspend;
+/// assert!(pairs_may_suspend([(&b"suspend_method"[..], &b" Immediate"[..])]));
+/// assert!(!pairs_may_suspend([(&b"suspend_method"[..], &b"nosuspend"[..])]));
+/// ```
+pub fn pairs_may_suspend<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> bool {
+    use crate::Action;
+    use crate::field::{AmpValue, php_trim};
+    let Some(field) = CreateAbuseReport::FIELDS
+        .iter()
+        .find(|f| f.allowed == <SuspendMethod as AmpValue>::ALLOWED)
+    else {
+        return false;
+    };
+    pairs.into_iter().any(|(key, value)| {
+        key.starts_with(field.name.as_bytes())
+            && std::str::from_utf8(value).is_ok_and(|v| {
+                let v = php_trim(v).to_ascii_lowercase();
+                <SuspendMethod as AmpValue>::ALLOWED
+                    .iter()
+                    .filter_map(|s| {
+                        s.parse::<SuspendMethod>()
+                            .ok()
+                            .filter(|m| m.suspends())
+                            .map(|_| s)
+                    })
+                    .any(|s| s.eq_ignore_ascii_case(&v))
+            })
+    })
+}

@@ -230,7 +230,7 @@ pub fn handle(
         }
     };
     let form = read_params(request.method, request.headers, body);
-    match form.last("action") {
+    match form.last(crate::action::ACTION_PARAM) {
         Occurrence::Value(action) if action == CreateAbuseReport::NAME.as_bytes() => {}
         occurrence => {
             let sent = !matches!(occurrence, Occurrence::Absent);

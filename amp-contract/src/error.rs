@@ -263,7 +263,7 @@ impl AmpError {
         Self {
             code: ErrorCode::InvalidAction,
             description: format!("{what}: action must be one of: {}.", known.join(", ")),
-            params: vec!["action"],
+            params: vec![crate::action::ACTION_PARAM],
         }
     }
 

@@ -174,7 +174,9 @@ pub trait AmpField: Sized {
     fn value(&self) -> Option<&Self::Value>;
 }
 
-/// Implements [`AmpField`] for a value type and for `Option` of it.
+/// Implements [`AmpField`] for a value type; `Option` of it is covered by the blanket impl
+/// below (an `impl AmpField for Option<Local>` written in another crate would break the orphan
+/// rule, so it cannot be generated there).
 #[macro_export]
 macro_rules! impl_amp_field {
     ($ty:ty) => {
@@ -191,20 +193,21 @@ macro_rules! impl_amp_field {
                 ::core::option::Option::Some(self)
             }
         }
-        impl $crate::field::AmpField for ::core::option::Option<$ty> {
-            type Value = $ty;
-            const OPTIONAL: bool = true;
-            fn from_value(value: $ty) -> Self {
-                ::core::option::Option::Some(value)
-            }
-            fn absent() -> ::core::option::Option<Self> {
-                ::core::option::Option::Some(::core::option::Option::None)
-            }
-            fn value(&self) -> ::core::option::Option<&$ty> {
-                self.as_ref()
-            }
-        }
     };
+}
+
+impl<T: AmpValue> AmpField for Option<T> {
+    type Value = T;
+    const OPTIONAL: bool = true;
+    fn from_value(value: T) -> Self {
+        Some(value)
+    }
+    fn absent() -> Option<Self> {
+        Some(None)
+    }
+    fn value(&self) -> Option<&T> {
+        self.as_ref()
+    }
 }
 
 impl AmpValue for String {

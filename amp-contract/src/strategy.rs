@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::action::Action;
+use crate::action::{ACTION_PARAM, Action};
 use crate::error::ErrorCode;
 use crate::field::{FieldMeta, Kind, is_php_space};
 use crate::form::FormPairs;
@@ -295,7 +295,10 @@ pub fn valid_requests<A: Action + 'static>(config: &GenConfig) -> BoxedStrategy<
                     .map(|(meta, value)| value.map(|v| plain(meta, v)).unwrap_or_default())
                     .collect();
                 let form = assemble(
-                    Some(vec![(b"action".to_vec(), A::NAME.as_bytes().to_vec())]),
+                    Some(vec![(
+                        ACTION_PARAM.as_bytes().to_vec(),
+                        A::NAME.as_bytes().to_vec(),
+                    )]),
                     fields,
                 );
                 let value = A::from_form(&form).ok()?;
@@ -535,17 +538,23 @@ fn broken_action(name: &'static str) -> BoxedStrategy<(Vec<(Wire, Wire)>, &'stat
     }
     reference.retain(|s| s != name);
     let documented = vec![format!("{name}s"), "delete".to_owned(), String::new()];
-    let action = |s: String| vec![(b"action".to_vec(), s.into_bytes())];
+    let action = |s: String| vec![(ACTION_PARAM.as_bytes().to_vec(), s.into_bytes())];
     prop_oneof![
         Just((Vec::new(), "D-ACTION")),
         select(documented).prop_map(move |s| (action(s), "D-ACTION")),
         select(reference).prop_map(move |s| (action(s), "R-ACTION")),
         Just((
-            vec![(b"action[]".to_vec(), name.as_bytes().to_vec())],
+            vec![(
+                format!("{ACTION_PARAM}[]").into_bytes(),
+                name.as_bytes().to_vec()
+            )],
             "R-DUPLICATE"
         )),
         Just((
-            vec![(b"action".to_vec(), [name.as_bytes(), b"\xff"].concat())],
+            vec![(
+                ACTION_PARAM.as_bytes().to_vec(),
+                [name.as_bytes(), b"\xff"].concat()
+            )],
             "R-UTF8"
         )),
     ]
@@ -597,13 +606,16 @@ pub fn invalid_requests<A: Action + 'static>(config: &GenConfig) -> BoxedStrateg
                         Some(broken_action),
                         ExpectedError {
                             code: ErrorCode::InvalidAction,
-                            params: vec!["action"],
+                            params: vec![ACTION_PARAM],
                             rules: vec![rule, "R-ORDER"],
                         },
                     )
                 }
                 None => (
-                    Some(vec![(b"action".to_vec(), A::NAME.as_bytes().to_vec())]),
+                    Some(vec![(
+                        ACTION_PARAM.as_bytes().to_vec(),
+                        A::NAME.as_bytes().to_vec(),
+                    )]),
                     ExpectedError {
                         code: ErrorCode::MissingParameters,
                         params,

@@ -37,6 +37,10 @@ fn wrap(body: TokenStream) -> TokenStream {
 }
 
 fn stub(input: &DeriveInput) -> TokenStream {
+    // A generic input already has its error; an impl without its parameters would add more.
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
     let ident = &input.ident;
     quote! {
         #[automatically_derived]
@@ -137,9 +141,11 @@ fn type_checks(field: &Field) -> TokenStream {
     let ident = &field.ident;
     let kind = kind_tokens(field.kind);
     let value_ty = value_ty(field);
+    let ty_text = quote!(#ty).to_string().replace(' ', "");
     let kind_message = format!(
-        "field `{ident}` is declared `{}`, but its type is of another kind: \
-         change the kind or the type",
+        "field `{ident}` is declared `{}`, but `{ty_text}` is a value of another kind \
+         (text: String; integer: u16, u32, u64; boolean: bool; ip: IpAddr; enumeration: an \
+         enum deriving AmpEnum; each optionally in an Option): change the kind or the type",
         field.kind.key()
     );
     let kind_span = field.kind_span;
@@ -244,7 +250,7 @@ fn emit(model: &Action<'_>) -> TokenStream {
             fn to_form(&self) -> ::amp_contract::form::FormPairs<'static> {
                 let mut __form = ::amp_contract::form::FormPairs::new();
                 __form.push(
-                    b"action".as_slice(),
+                    ::amp_contract::action::ACTION_PARAM.as_bytes(),
                     <Self as ::amp_contract::Action>::NAME.as_bytes(),
                 );
                 #(

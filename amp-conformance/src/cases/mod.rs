@@ -1,0 +1,415 @@
+//! Cases: requests with their expected outcome, from fixture files ([`fixtures`]) and from
+//! the contract's generated strategies ([`properties`]).
+
+pub mod fixtures;
+pub mod properties;
+
+use std::fmt;
+
+use amp_contract::envelope::{self, ApiIds, Body, Request, ServiceDirectory};
+use amp_contract::{ErrorCode, ResolvedCreate};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+/// How a request authenticates (D-AUTH, R-AUTH).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// `api_id: $AMP_API_ID`.
+    Valid,
+    /// The valid key under another spelling of the header name (`API_ID`, `Api_Id`, `API-ID`).
+    ValidAs(String),
+    /// No header.
+    Missing,
+    /// An empty header.
+    Empty,
+    /// A value that is not a valid identifier.
+    Invalid,
+    /// The valid key twice.
+    Twice,
+}
+
+impl Auth {
+    /// The header lines this sends, with `key` as the valid identifier.
+    pub fn headers(&self, key: &str) -> Vec<(String, String)> {
+        let h = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        match self {
+            Self::Valid => vec![h("api_id", key)],
+            Self::ValidAs(name) => vec![h(name, key)],
+            Self::Missing => Vec::new(),
+            Self::Empty => vec![h("api_id", "")],
+            Self::Invalid => vec![h("api_id", "amp-conformance-not-a-valid-identifier")],
+            Self::Twice => vec![h("api_id", key), h("api_id", key)],
+        }
+    }
+}
+
+/// A request as it goes on the wire, with the credential left symbolic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Authentication.
+    pub auth: Auth,
+    /// Other headers, in order (`content-type` among them).
+    pub headers: Vec<(String, String)>,
+    /// Query string, without `?`.
+    pub query: Option<String>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl WireRequest {
+    /// The value of the first header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// What the contract itself answers to this request, given the valid `key` and the
+    /// services: the oracle for generated cases and the yardstick for fixtures.
+    pub fn oracle(
+        &self,
+        key: &str,
+        services: &impl ServiceDirectory,
+    ) -> Result<envelope::Accepted, envelope::Rejection> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in self.auth.headers(key).iter().chain(&self.headers) {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        let method = Method::from_bytes(self.method.as_bytes()).unwrap_or(Method::POST);
+        let body = if self.body.len() > envelope::BODY_LIMIT {
+            Body::TooLarge
+        } else {
+            Body::Complete(&self.body)
+        };
+        let request = Request {
+            method: &method,
+            headers: &headers,
+            body,
+        };
+        envelope::handle(&request, &ApiIds::new([key]), services)
+    }
+}
+
+/// The `application/x-www-form-urlencoded` media type.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// What a case must get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expectation {
+    /// `{"status":"success","report_id":N}` with N ≥ 1 (D-SUCCESS).
+    Success,
+    /// An error with this code, naming these parameters; `status` is the HTTP status of the
+    /// reference profile (200 unless R-BODY's 413).
+    Error {
+        /// The code.
+        code: ErrorCode,
+        /// Parameters the description must name.
+        params: Vec<String>,
+        /// Reference HTTP status.
+        status: u16,
+    },
+    /// No rule: the behaviour is recorded (`INFO`).
+    Info,
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Success => f.write_str("success with report_id >= 1"),
+            Self::Error {
+                code,
+                params,
+                status,
+            } if params.is_empty() => {
+                write!(f, "{code} (HTTP {status})")
+            }
+            Self::Error {
+                code,
+                params,
+                status,
+            } => {
+                write!(f, "{code} naming {} (HTTP {status})", params.join(", "))
+            }
+            Self::Info => f.write_str("any answer (recorded)"),
+        }
+    }
+}
+
+/// Where a case comes from, for reports and replays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A fixture file and the line of its `[[case]]`.
+    Fixture {
+        /// File.
+        path: String,
+        /// Line.
+        line: usize,
+    },
+    /// A generated case: replay with the run's seed.
+    Property {
+        /// Which generator.
+        generator: &'static str,
+        /// Index in the run.
+        index: usize,
+    },
+    /// A check over the whole run.
+    Stateful,
+}
+
+/// Placeholders that fixture values use for services, resolved per run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    /// `{service}`: any existing service.
+    Service,
+    /// `{service_with_ip}`: a service with a dedicated IP.
+    ServiceWithIp,
+    /// `{service_without_ip}`: a service without one.
+    ServiceWithoutIp,
+    /// `{missing_service}`: an id known not to exist.
+    MissingService,
+}
+
+impl Need {
+    /// Every placeholder.
+    pub const ALL: [Need; 4] = [
+        Need::Service,
+        Need::ServiceWithIp,
+        Need::ServiceWithoutIp,
+        Need::MissingService,
+    ];
+
+    /// Its spelling in fixture values.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Self::Service => "{service}",
+            Self::ServiceWithIp => "{service_with_ip}",
+            Self::ServiceWithoutIp => "{service_without_ip}",
+            Self::MissingService => "{missing_service}",
+        }
+    }
+
+    /// The flag that provides it against a `--target`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Service => "--service ID",
+            Self::ServiceWithIp => "--service ID=IP",
+            Self::ServiceWithoutIp => "--service ID=none",
+            Self::MissingService => "--missing-service-id ID",
+        }
+    }
+}
+
+/// How a form body is put on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// As `http_build_query` sends it: `+` for spaces.
+    Urlencoded,
+    /// Percent-encoded with `%20` for spaces (what many non-PHP clients send).
+    UrlencodedPercent20,
+    /// `multipart/form-data` as curl sends an array `CURLOPT_POSTFIELDS`.
+    Multipart,
+}
+
+/// A request body before placeholders are resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodySpec {
+    /// Decoded pairs and how to encode them.
+    Form {
+        /// Pairs, in order (bytes: values may be invalid UTF-8 on purpose).
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+        /// Encoding.
+        encoding: Encoding,
+    },
+    /// Exact bytes.
+    Raw(Vec<u8>),
+}
+
+/// A request before it is planned: placeholders unresolved, marker not yet added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSpec {
+    /// HTTP method.
+    pub method: String,
+    /// Authentication.
+    pub auth: Auth,
+    /// `Content-Type`: `None` derives it from the body (form encodings), `Some("")` sends none.
+    pub content_type: Option<String>,
+    /// Other headers.
+    pub headers: Vec<(String, String)>,
+    /// Query string, without `?`.
+    pub query: Option<String>,
+    /// Body.
+    pub body: BodySpec,
+}
+
+impl RequestSpec {
+    /// A form POST of `pairs`, authenticated, as PHP sends it.
+    pub fn form(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Self {
+        Self {
+            method: "POST".to_owned(),
+            auth: Auth::Valid,
+            content_type: None,
+            headers: Vec::new(),
+            query: None,
+            body: BodySpec::Form {
+                pairs,
+                encoding: Encoding::Urlencoded,
+            },
+        }
+    }
+
+    /// The placeholders it uses.
+    pub fn needs(&self) -> Vec<Need> {
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        Need::ALL
+            .into_iter()
+            .filter(|need| {
+                let p = need.placeholder().as_bytes();
+                match &self.body {
+                    BodySpec::Form { pairs, .. } => pairs.iter().any(|(_, v)| contains(v, p)),
+                    BodySpec::Raw(raw) => contains(raw, p),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether a value of this request would suspend a service if a server accepted it
+    /// (guarded by `--allow-suspend`). Conservative: any pair whose key names the field.
+    pub fn may_suspend(&self) -> bool {
+        match &self.body {
+            BodySpec::Form { pairs, .. } => amp_contract::create::pairs_may_suspend(
+                pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
+            ),
+            BodySpec::Raw(raw) => amp_contract::create::pairs_may_suspend(
+                amp_contract::form::FormPairs::from_urlencoded(raw).iter(),
+            ),
+        }
+    }
+
+    /// The request as sent: placeholders replaced by `subst`, the purge marker added to
+    /// `admin_notes` when `marker` is given and the field is absent.
+    pub fn render(
+        &self,
+        subst: &[(Need, String)],
+        marker: Option<&str>,
+        boundary_seed: u64,
+    ) -> WireRequest {
+        let replace = |bytes: &[u8]| -> Vec<u8> {
+            let mut out = bytes.to_vec();
+            for (need, value) in subst {
+                let p = need.placeholder().as_bytes();
+                while let Some(at) = out.windows(p.len()).position(|w| w == p) {
+                    out.splice(at..at + p.len(), value.bytes());
+                }
+            }
+            out
+        };
+        let mut headers = Vec::new();
+        let (content_type, body) = match &self.body {
+            BodySpec::Raw(raw) => (None, replace(raw)),
+            BodySpec::Form { pairs, encoding } => {
+                let mut pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                    pairs.iter().map(|(k, v)| (k.clone(), replace(v))).collect();
+                if let (Some(marker), Some(notes)) =
+                    (marker, amp_contract::create::admin_notes_name())
+                {
+                    let notes = notes.as_bytes();
+                    if !pairs.iter().any(|(k, _)| k.starts_with(notes)) {
+                        pairs.push((notes.to_vec(), marker.as_bytes().to_vec()));
+                    }
+                }
+                encode(&pairs, *encoding, boundary_seed)
+            }
+        };
+        match (&self.content_type, content_type) {
+            (Some(ct), _) if ct.is_empty() => {}
+            (Some(ct), _) => headers.push(("content-type".to_owned(), ct.clone())),
+            (None, Some(ct)) => headers.push(("content-type".to_owned(), ct)),
+            (None, None) => {}
+        }
+        headers.extend(self.headers.iter().cloned());
+        WireRequest {
+            method: self.method.clone(),
+            auth: self.auth.clone(),
+            headers,
+            query: self.query.clone(),
+            body,
+        }
+    }
+}
+
+/// Encodes pairs; returns the content type and the body.
+fn encode(
+    pairs: &[(Vec<u8>, Vec<u8>)],
+    encoding: Encoding,
+    seed: u64,
+) -> (Option<String>, Vec<u8>) {
+    let form = amp_contract::form::FormPairs::from_pairs(
+        pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
+    );
+    match encoding {
+        Encoding::Urlencoded => (Some(FORM.to_owned()), form.to_urlencoded().into_bytes()),
+        Encoding::UrlencodedPercent20 => (
+            Some(FORM.to_owned()),
+            form.to_urlencoded().replace('+', "%20").into_bytes(),
+        ),
+        Encoding::Multipart => {
+            // curl's boundary: 24 dashes and 16 hex digits.
+            let boundary = format!("------------------------{seed:016x}");
+            let mut body = Vec::new();
+            for (key, value) in pairs {
+                body.extend_from_slice(b"--");
+                body.extend_from_slice(boundary.as_bytes());
+                body.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
+                body.extend_from_slice(key);
+                body.extend_from_slice(b"\"\r\n\r\n");
+                body.extend_from_slice(value);
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(b"--");
+            body.extend_from_slice(boundary.as_bytes());
+            body.extend_from_slice(b"--\r\n");
+            (
+                Some(format!("multipart/form-data; boundary={boundary}")),
+                body,
+            )
+        }
+    }
+}
+
+/// One check to run: a request and what it must get.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Stable id, e.g. `fixture/r-suspend/page-example-value`.
+    pub id: String,
+    /// Rule ids, the governing one first.
+    pub rules: Vec<String>,
+    /// One line saying what it checks.
+    pub title: String,
+    /// The request.
+    pub request: RequestSpec,
+    /// What it must get.
+    pub expect: Expectation,
+    /// Where it comes from.
+    pub origin: Origin,
+    /// Whether `admin_notes` is under test (then the purge marker is not added).
+    pub admin_notes_under_test: bool,
+}
+
+impl Case {
+    /// The governing rule id.
+    pub fn rule(&self) -> &str {
+        self.rules.first().map_or("D-ERROR-SHAPE", String::as_str)
+    }
+
+    /// Whether the case is meant to create a report.
+    pub fn writes(&self) -> bool {
+        matches!(self.expect, Expectation::Success)
+    }
+}

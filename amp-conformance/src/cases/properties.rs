@@ -1,0 +1,1 @@
+//! Property cases (in progress).
