@@ -161,6 +161,12 @@ pub trait AmpValue: Sized + Clone + PartialEq + fmt::Debug {
 }
 
 /// A field type: a value type, or `Option` of one for a field that may be absent.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the type of an AMP parameter",
+    label = "not a parameter type",
+    note = "use String (text), u16/u32/u64 (integer), bool (boolean), IpAddr (ip) or an enum \
+            deriving AmpEnum (enumeration), or an Option of one of them"
+)]
 pub trait AmpField: Sized {
     /// The value type.
     type Value: AmpValue;

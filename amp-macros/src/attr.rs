@@ -100,6 +100,89 @@ pub(crate) struct FieldAttrs {
     pub(crate) rules: Vec<LitStr>,
 }
 
+/// The expression after `key =`, or `None` (with the error recorded) when the key has no
+/// value. Every shape of value is consumed, so that parsing goes on to the next key.
+fn value_expr(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+) -> syn::Result<Option<syn::Expr>> {
+    if !meta.input.peek(syn::Token![=]) {
+        cx.syn_error(meta.error(format!("`{key}` needs a value: write `{key} = {example}`")));
+        return Ok(None);
+    }
+    Ok(Some(meta.value()?.parse()?))
+}
+
+/// A string literal value. Another literal or expression is reported once and read as its
+/// text, so that the key still counts and no second error follows from its absence.
+fn lit_str(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Option<LitStr>> {
+    let Some(expr) = value_expr(cx, meta, key, "\"...\"")? else {
+        return Ok(None);
+    };
+    let text = match &expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => return Ok(Some(s.clone())),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_digits().to_owned(),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Bool(b),
+            ..
+        }) => b.value.to_string(),
+        other => quote::quote!(#other).to_string().replace(' ', ""),
+    };
+    cx.error_spanned_by(
+        &expr,
+        format!("`{key}` takes a string literal: write `{key} = {text:?}`"),
+    );
+    Ok(Some(LitStr::new(&text, syn::spanned::Spanned::span(&expr))))
+}
+
+/// A whole-number literal value; anything else is reported once.
+fn lit_int(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Option<LitInt>> {
+    let Some(expr) = value_expr(cx, meta, key, "255")? else {
+        return Ok(None);
+    };
+    match &expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => return Ok(Some(i.clone())),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) if s.value().parse::<u64>().is_ok() => cx.error_spanned_by(
+            &expr,
+            format!(
+                "`{key}` takes a number, not a string: write `{key} = {}`",
+                s.value()
+            ),
+        ),
+        _ => cx.error_spanned_by(
+            &expr,
+            format!("`{key}` takes a whole-number literal, e.g. `{key} = 255`"),
+        ),
+    }
+    Ok(None)
+}
+
+/// A flag such as `trim`: a `= value` after it is reported and skipped.
+fn flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let value: syn::Expr = meta.value()?.parse()?;
+        cx.error_spanned_by(
+            &value,
+            format!("`{key}` is a flag and takes no value: write `{key}` alone"),
+        );
+    }
+    Ok(())
+}
+
 impl FieldAttrs {
     pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut out = Self::default();
@@ -108,28 +191,64 @@ impl FieldAttrs {
                 let key = key_of(&meta);
                 let span = span_of(&meta);
                 match key.as_str() {
-                    NAME => set_once(cx, &mut out.name, NAME, span, meta.value()?.parse()?),
-                    REQUIRED => out.presences.push(Spanned { value: PresenceAttr::Required, span }),
-                    OPTIONAL => out.presences.push(Spanned { value: PresenceAttr::Optional, span }),
+                    NAME => {
+                        if let Some(lit) = lit_str(cx, &meta, NAME)? {
+                            set_once(cx, &mut out.name, NAME, span, lit);
+                        }
+                    }
+                    REQUIRED => {
+                        flag(cx, &meta, REQUIRED)?;
+                        out.presences.push(Spanned { value: PresenceAttr::Required, span });
+                    }
+                    OPTIONAL => {
+                        flag(cx, &meta, OPTIONAL)?;
+                        out.presences.push(Spanned { value: PresenceAttr::Optional, span });
+                    }
                     DEFAULT => {
-                        let lit = meta.value()?.parse()?;
-                        out.presences.push(Spanned { value: PresenceAttr::Default(lit), span });
+                        if let Some(lit) = lit_str(cx, &meta, DEFAULT)? {
+                            out.presences.push(Spanned { value: PresenceAttr::Default(lit), span });
+                        }
                     }
                     RESOLVED_DEFAULT => {
-                        let lit = meta.value()?.parse()?;
-                        out.presences
-                            .push(Spanned { value: PresenceAttr::ResolvedDefault(lit), span });
+                        if let Some(lit) = lit_str(cx, &meta, RESOLVED_DEFAULT)? {
+                            out.presences
+                                .push(Spanned { value: PresenceAttr::ResolvedDefault(lit), span });
+                        }
                     }
-                    MAX_CHARS => set_once(cx, &mut out.max_chars, MAX_CHARS, span, meta.value()?.parse()?),
-                    MAX_BYTES => set_once(cx, &mut out.max_bytes, MAX_BYTES, span, meta.value()?.parse()?),
-                    MIN => set_once(cx, &mut out.min, MIN, span, meta.value()?.parse()?),
-                    MAX => set_once(cx, &mut out.max, MAX, span, meta.value()?.parse()?),
-                    TRIM => set_once(cx, &mut out.trim, TRIM, span, ()),
-                    LOOKUP => set_once(cx, &mut out.lookup, LOOKUP, span, ()),
-                    VISIBILITY => set_once(cx, &mut out.visibility, VISIBILITY, span, meta.value()?.parse()?),
-                    RULE => out.rules.push(meta.value()?.parse()?),
+                    MAX_CHARS | MAX_BYTES | MIN | MAX => {
+                        let (slot, key) = match key.as_str() {
+                            MAX_CHARS => (&mut out.max_chars, MAX_CHARS),
+                            MAX_BYTES => (&mut out.max_bytes, MAX_BYTES),
+                            MIN => (&mut out.min, MIN),
+                            _ => (&mut out.max, MAX),
+                        };
+                        if let Some(lit) = lit_int(cx, &meta, key)? {
+                            set_once(cx, slot, key, span, lit);
+                        }
+                    }
+                    TRIM => {
+                        flag(cx, &meta, TRIM)?;
+                        set_once(cx, &mut out.trim, TRIM, span, ());
+                    }
+                    LOOKUP => {
+                        flag(cx, &meta, LOOKUP)?;
+                        set_once(cx, &mut out.lookup, LOOKUP, span, ());
+                    }
+                    VISIBILITY => {
+                        if let Some(lit) = lit_str(cx, &meta, VISIBILITY)? {
+                            set_once(cx, &mut out.visibility, VISIBILITY, span, lit);
+                        }
+                    }
+                    RULE => {
+                        if let Some(lit) = lit_str(cx, &meta, RULE)? {
+                            out.rules.push(lit);
+                        }
+                    }
                     other => match KINDS.iter().find(|k| **k == other) {
-                        Some(kind) => out.kinds.push(Spanned { value: *kind, span }),
+                        Some(kind) => {
+                            flag(cx, &meta, kind)?;
+                            out.kinds.push(Spanned { value: *kind, span });
+                        }
                         None => {
                             // Consume a `= value` so that parsing goes on to the next key.
                             if meta.input.peek(syn::Token![=]) {
@@ -158,13 +277,9 @@ pub(crate) fn parse_action(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
         let result = attr.parse_nested_meta(|meta| {
             let key = key_of(&meta);
             if key == ACTION {
-                set_once(
-                    cx,
-                    &mut action,
-                    ACTION,
-                    span_of(&meta),
-                    meta.value()?.parse()?,
-                );
+                if let Some(lit) = lit_str(cx, &meta, ACTION)? {
+                    set_once(cx, &mut action, ACTION, span_of(&meta), lit);
+                }
             } else {
                 if meta.input.peek(syn::Token![=]) {
                     let _: syn::Expr = meta.value()?.parse()?;
@@ -189,13 +304,9 @@ pub(crate) fn parse_rename(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
         let result = attr.parse_nested_meta(|meta| {
             let key = key_of(&meta);
             if key == RENAME {
-                set_once(
-                    cx,
-                    &mut rename,
-                    RENAME,
-                    span_of(&meta),
-                    meta.value()?.parse()?,
-                );
+                if let Some(lit) = lit_str(cx, &meta, RENAME)? {
+                    set_once(cx, &mut rename, RENAME, span_of(&meta), lit);
+                }
             } else {
                 if meta.input.peek(syn::Token![=]) {
                     let _: syn::Expr = meta.value()?.parse()?;

@@ -54,7 +54,9 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
         ),
     }
     if let Err(err) = cx.check() {
-        return err.to_compile_error();
+        let errors = err.to_compile_error();
+        let stub = stub(input, &spellings);
+        return quote! { #errors #stub };
     }
     quote! {
         #[doc(hidden)]
@@ -106,6 +108,37 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
                 }
             }
 
+            ::amp_contract::impl_amp_field!(#ident);
+        };
+    }
+}
+
+/// On error: an `AmpValue` impl that makes the type usable in an action, so that the user sees
+/// the enum's own mistake and not one more error per field that uses it. Not emitted for a
+/// generic input, whose impl would only add errors of its own.
+fn stub(input: &DeriveInput, spellings: &[String]) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let ident = &input.ident;
+    quote! {
+        #[doc(hidden)]
+        #[allow(clippy::all)]
+        const _: () = {
+            #[automatically_derived]
+            impl ::amp_contract::field::AmpValue for #ident {
+                const KIND: ::amp_contract::field::Kind = ::amp_contract::field::Kind::Enumeration;
+                const ALLOWED: &'static [&'static str] = &[#(#spellings),*];
+                fn parse_value(
+                    _: &str,
+                    _: &::amp_contract::field::FieldMeta,
+                ) -> ::core::result::Result<Self, ::amp_contract::Problem> {
+                    ::core::unreachable!()
+                }
+                fn to_wire(&self) -> ::std::borrow::Cow<'_, str> {
+                    ::core::unreachable!()
+                }
+            }
             ::amp_contract::impl_amp_field!(#ident);
         };
     }

@@ -1,0 +1,10 @@
+use amp_contract::AmpAction;
+
+#[derive(Debug, Clone, PartialEq, AmpAction)]
+#[amp(action = "close")]
+struct CloseTicket<'a> {
+    #[amp(text, required, rule = "X-REASON")]
+    reason: &'a str,
+}
+
+fn main() {}

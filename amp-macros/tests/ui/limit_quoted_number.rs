@@ -1,0 +1,10 @@
+use amp_contract::AmpAction;
+
+#[derive(Debug, Clone, PartialEq, AmpAction)]
+#[amp(action = "close")]
+struct CloseTicket {
+    #[amp(text, required, max_chars = "255", rule = "X-REASON")]
+    reason: String,
+}
+
+fn main() {}
