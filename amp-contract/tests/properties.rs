@@ -1,0 +1,241 @@
+//! Property tests over the strategies derived from `CreateAbuseReport` (deterministic: fixed
+//! seed, no failure persistence):
+//! 1. round trips: `parse(to_form(x)) == x`, and through the urlencoded wire form;
+//! 2. every generated valid request is accepted by the envelope, urlencoded and multipart;
+//! 3. every generated invalid request gets exactly its expected code and parameters;
+//! 4. arbitrary bytes as a body never panic and yield an AMP error or a valid action.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use amp_contract::envelope::{self, ApiIds, Body, DedicatedIp, Rejection, Request};
+use amp_contract::form::FormPairs;
+use amp_contract::strategy::{ActionStrategies, GenConfig};
+use amp_contract::{Action, CreateAbuseReport, ErrorCode};
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Method, StatusCode};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+
+const KEY: &str = "prop-key";
+const BOUNDARY: &str = "------------------------9f3c5e1a7b2d4c60";
+const MISSING_SERVICE: u32 = 404;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(0x00A3_9C01),
+        ..ProptestConfig::default()
+    }
+}
+
+/// Every service exists but [`MISSING_SERVICE`]; odd ids have a dedicated IP.
+fn services(id: u32) -> Option<DedicatedIp> {
+    match id {
+        MISSING_SERVICE => None,
+        id if id % 2 == 1 => Some(DedicatedIp::Address("198.51.100.7".parse().unwrap())),
+        _ => Some(DedicatedIp::None),
+    }
+}
+
+fn gen_config() -> GenConfig {
+    GenConfig::new()
+        .with_values("service_id", ["1", "2", "3", "2147483647"])
+        .with_missing("service_id", [MISSING_SERVICE.to_string()])
+}
+
+/// The form as curl sends it with `CURLOPT_POSTFIELDS` as an array.
+fn multipart(form: &FormPairs<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (key, value) in form.iter() {
+        out.extend_from_slice(b"--");
+        out.extend_from_slice(BOUNDARY.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
+        out.extend_from_slice(key);
+        out.extend_from_slice(b"\"\r\n\r\n");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"--");
+    out.extend_from_slice(BOUNDARY.as_bytes());
+    out.extend_from_slice(b"--\r\n");
+    out
+}
+
+fn send(content_type: &str, body: &[u8]) -> Result<envelope::Accepted, Rejection> {
+    let mut headers = HeaderMap::new();
+    headers.insert("api_id", HeaderValue::from_static(KEY));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+    let request = Request {
+        method: &Method::POST,
+        headers: &headers,
+        body: Body::Complete(body),
+    };
+    envelope::handle(&request, &ApiIds::from_list(KEY), &services)
+}
+
+fn urlencoded(form: &FormPairs<'_>) -> Result<envelope::Accepted, Rejection> {
+    send(
+        "application/x-www-form-urlencoded",
+        form.to_urlencoded().as_bytes(),
+    )
+}
+
+fn multipart_sent(form: &FormPairs<'_>) -> Result<envelope::Accepted, Rejection> {
+    send(
+        &format!("multipart/form-data; boundary={BOUNDARY}"),
+        &multipart(form),
+    )
+}
+
+/// A body made of the characters that matter to the form decoder, and of key names it knows.
+fn form_like_body() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        Just(b"&".to_vec()),
+        Just(b"=".to_vec()),
+        Just(b"%".to_vec()),
+        Just(b"+".to_vec()),
+        Just(b"[]".to_vec()),
+        Just(b"[a]".to_vec()),
+        Just(b"action=create".to_vec()),
+        Just(b"service_id".to_vec()),
+        Just(b"category".to_vec()),
+        Just(b"suspend_method".to_vec()),
+        Just(b"allow_unsuspend".to_vec()),
+        Just(b"service_ip".to_vec()),
+        Just(b"%C3%A9".to_vec()),
+        Just(b"%FF".to_vec()),
+        Just(b"%00".to_vec()),
+        "[0-9a-z]{0,4}".prop_map(String::into_bytes),
+        any::<u8>().prop_map(|b| vec![b]),
+    ];
+    proptest::collection::vec(token, 0..40).prop_map(|parts| parts.concat())
+}
+
+/// Bytes that start like a multipart body, then go wherever.
+fn multipart_like_body() -> impl Strategy<Value = Vec<u8>> {
+    let part = prop_oneof![
+        Just(format!("--{BOUNDARY}\r\n").into_bytes()),
+        Just(b"Content-Disposition: form-data; name=\"action\"\r\n\r\ncreate\r\n".to_vec()),
+        Just(b"Content-Disposition: form-data; name=\"category\"\r\n\r\nSpam\r\n".to_vec()),
+        Just(b"Content-Disposition: form-data; name=\"service_id\"\r\n\r\n1\r\n".to_vec()),
+        Just(b"Content-Disposition: form-data; name=\"x\"; filename=\"\"\r\n\r\n".to_vec()),
+        Just(format!("--{BOUNDARY}--\r\n").into_bytes()),
+        Just(b"\r\n".to_vec()),
+        proptest::collection::vec(any::<u8>(), 0..16),
+    ];
+    proptest::collection::vec(part, 0..12).prop_map(|parts| parts.concat())
+}
+
+/// The outcome of an arbitrary body: an accepted action that round-trips, or one AMP error
+/// answered with 200.
+fn check_any_outcome(outcome: Result<envelope::Accepted, Rejection>) -> Result<(), TestCaseError> {
+    match outcome {
+        Ok(accepted) => {
+            let body = accepted.action.to_body();
+            let reparsed =
+                CreateAbuseReport::from_form(&FormPairs::from_urlencoded(body.as_bytes()));
+            prop_assert_eq!(reparsed.unwrap(), accepted.action);
+        }
+        Err(rejection) => {
+            prop_assert_eq!(rejection.status, StatusCode::OK);
+            prop_assert!(matches!(
+                rejection.error.code,
+                ErrorCode::InvalidAction | ErrorCode::MissingParameters
+            ));
+            prop_assert!(!rejection.error.description.is_empty());
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// (1) `parse(to_form(x)) == x` for every valid value.
+    #[test]
+    fn round_trip_to_form(value in CreateAbuseReport::valid(&GenConfig::new())) {
+        prop_assert_eq!(CreateAbuseReport::from_form(&value.to_form()).unwrap(), value);
+    }
+
+    /// (1) ... and through the bytes `http_build_query` would send.
+    #[test]
+    fn round_trip_through_urlencoded(value in CreateAbuseReport::valid(&GenConfig::new())) {
+        let form = value.to_form();
+        let body = form.to_urlencoded();
+        let decoded = FormPairs::from_urlencoded(body.as_bytes());
+        prop_assert_eq!(&decoded, &form);
+        prop_assert_eq!(CreateAbuseReport::from_form(&decoded).unwrap(), value);
+    }
+
+    /// (1) The form codec itself: any pairs of bytes survive encoding and decoding.
+    #[test]
+    fn form_codec_round_trips_any_pairs(
+        pairs in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 0..12), proptest::collection::vec(any::<u8>(), 0..24)),
+            0..8,
+        )
+    ) {
+        let form = FormPairs::from_pairs(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+        let body = form.to_urlencoded();
+        prop_assert!(body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.+%&=".contains(&b)));
+        prop_assert_eq!(FormPairs::from_urlencoded(body.as_bytes()), form);
+    }
+
+    /// (2) Every generated valid request is accepted, as urlencoded and as multipart.
+    #[test]
+    fn valid_requests_are_accepted(request in CreateAbuseReport::valid_requests(&gen_config())) {
+        let accepted = urlencoded(&request.form).unwrap();
+        prop_assert_eq!(&accepted.action, &request.value);
+        let accepted = multipart_sent(&request.form).unwrap();
+        prop_assert_eq!(&accepted.action, &request.value);
+        let expected_ip = match (request.value.service_ip, request.value.service_id % 2) {
+            (Some(ip), _) => ip.to_string(),
+            (None, 1) => "198.51.100.7".to_owned(),
+            (None, _) => "(No Dedicated IP)".to_owned(),
+        };
+        prop_assert_eq!(accepted.resolved.service_ip, expected_ip);
+    }
+
+    /// (3) Every generated invalid request gets exactly its expected code and parameters, and
+    /// is never accepted, whichever form encoding carries it.
+    #[test]
+    fn invalid_requests_get_exactly_their_error(request in CreateAbuseReport::invalid_requests(&gen_config())) {
+        for (encoding, outcome) in [("urlencoded", urlencoded(&request.form)), ("multipart", multipart_sent(&request.form))] {
+            let rejection = match outcome {
+                Ok(accepted) => {
+                    return Err(TestCaseError::fail(format!(
+                        "{encoding}: accepted {:?} for {}", accepted.action, request.summary
+                    )));
+                }
+                Err(rejection) => rejection,
+            };
+            prop_assert_eq!(rejection.error.code, request.expected.code, "{}: {}", encoding, request.summary);
+            prop_assert_eq!(&rejection.error.params, &request.expected.params, "{}: {}", encoding, request.summary);
+            prop_assert_eq!(rejection.status, StatusCode::OK);
+        }
+    }
+
+    /// (4) Arbitrary bytes, as either form type, never panic.
+    #[test]
+    fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        check_any_outcome(send("application/x-www-form-urlencoded", &body))?;
+        check_any_outcome(send(&format!("multipart/form-data; boundary={BOUNDARY}"), &body))?;
+    }
+
+    /// (4) Bytes shaped like form bodies reach deeper into the decoder.
+    #[test]
+    fn form_like_bytes_never_panic(body in form_like_body()) {
+        check_any_outcome(send("application/x-www-form-urlencoded", &body))?;
+        let mut prefixed = b"action=create&".to_vec();
+        prefixed.extend_from_slice(&body);
+        check_any_outcome(send("application/x-www-form-urlencoded", &prefixed))?;
+    }
+
+    /// (4) Bytes shaped like multipart bodies reach deeper into the multipart parser.
+    #[test]
+    fn multipart_like_bytes_never_panic(body in multipart_like_body()) {
+        check_any_outcome(send(&format!("multipart/form-data; boundary={BOUNDARY}"), &body))?;
+        check_any_outcome(send("multipart/form-data; boundary=\"\"", &body))?;
+    }
+}
