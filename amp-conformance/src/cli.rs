@@ -1,10 +1,19 @@
 //! The command line: `run` (the default), `serve`, `list`.
 
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use amp_contract::envelope::DedicatedIp;
+use clap::{Args, Parser, Subcommand};
 
+use crate::judge::Profile;
+use crate::report::{Format, terminal};
+use crate::runner::{Observer, RunConfig, RunError};
 use crate::server::ServeArgs;
+use crate::target::Secret;
 
 /// Conformance kit for the Abuse Manager Pro API.
 ///
@@ -18,12 +27,296 @@ use crate::server::ServeArgs;
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run every check (the default).
+    Run(RunArgs),
     /// Run the reference server.
     Serve(ServeArgs),
+    /// List every check with its rule id.
+    List(ListArgs),
+}
+
+/// Options of `amp-conformance run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Full endpoint URL of the implementation to check. Without it, the embedded reference
+    /// server is started and checked.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// A service that exists on the target, with its dedicated IP or `none` (repeatable).
+    #[arg(long = "service", value_name = "ID[=IP|none]")]
+    services: Vec<String>,
+    /// A service id known not to exist on the target.
+    #[arg(long, value_name = "ID")]
+    missing_service_id: Option<u32>,
+    /// Allow cases that create reports against --target (a real create may e-mail a customer).
+    #[arg(long)]
+    allow_writes: bool,
+    /// Allow sending `immediate` or `timelimit`, which suspend a real service.
+    #[arg(long)]
+    allow_suspend: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    concurrency: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    timeout: f64,
+    /// Read the API_ID from this file instead of AMP_API_ID.
+    #[arg(long, value_name = "PATH")]
+    api_id_file: Option<PathBuf>,
+    /// Number of property cases.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    cases: usize,
+    /// Seed of the property cases; the run prints it, and the same seed replays the run.
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// Which rules count: the page's only, or with this project's resolutions.
+    #[arg(long, value_enum, default_value_t = Profile::Reference)]
+    profile: Profile,
+    /// NON-STRICT findings fail the run too.
+    #[arg(long)]
+    strict: bool,
+    /// File of check ids (one per line, `#` comments) whose FAIL or NON-STRICT is accepted.
+    #[arg(long, value_name = "FILE")]
+    known_failures: Option<PathBuf>,
+    /// Observer URL template with `{report_id}`, sent with the same API_ID (D-DEFAULTS).
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "observe_cmd")]
+    observe_url: Option<String>,
+    /// Observer command with `{report_id}` that prints the stored report as JSON.
+    #[arg(long, value_name = "CMD")]
+    observe_cmd: Option<String>,
+    /// Report format written to the matching --output (repeatable, paired in order).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Vec<Format>,
+    /// Where the matching --format goes (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    output: Vec<PathBuf>,
+    /// Directory of fixture files.
+    #[arg(long, default_value = "fixtures/cases", value_name = "DIR")]
+    fixtures: PathBuf,
+    /// Print every check, not only findings.
+    #[arg(long, short)]
+    verbose: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Options of `amp-conformance list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Directory of fixture files.
+    #[arg(long, default_value = "fixtures/cases", value_name = "DIR")]
+    fixtures: PathBuf,
+    /// Number of property cases to list.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    cases: usize,
+    /// Seed of the property cases.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    seed: u64,
+}
+
+fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn parse_service(text: &str) -> Result<(u32, DedicatedIp), String> {
+    let (id, ip) = match text.split_once('=') {
+        Some((id, ip)) => (id, Some(ip)),
+        None => (text, None),
+    };
+    let id = id
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|id| (1..=2_147_483_647).contains(id))
+        .ok_or_else(|| {
+            format!("--service {text:?}: the id must be a whole number in 1..=2147483647")
+        })?;
+    let ip = match ip.map(str::trim) {
+        None | Some("none") => DedicatedIp::None,
+        Some(ip) => DedicatedIp::Address(ip.parse().map_err(|_| {
+            format!("--service {text:?}: {ip:?} is not an IPv4 or IPv6 address (or `none`)")
+        })?),
+    };
+    Ok((id, ip))
+}
+
+fn read_key(args: &RunArgs) -> Result<Option<Secret>, String> {
+    if let Some(path) = &args.api_id_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --api-id-file {}: {e}", path.display()))?;
+        let key = text.trim();
+        if key.is_empty() {
+            return Err(format!("--api-id-file {} is empty", path.display()));
+        }
+        return Ok(Some(Secret::new(key)));
+    }
+    Ok(std::env::var("AMP_API_ID")
+        .ok()
+        .and_then(|list| {
+            list.split(',')
+                .map(str::trim)
+                .find(|k| !k.is_empty())
+                .map(str::to_owned)
+        })
+        .map(Secret::new))
+}
+
+fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
+    if args.format.len() != args.output.len() {
+        return Err(format!(
+            "{} --format but {} --output: give each --format its --output PATH (or -)",
+            args.format.len(),
+            args.output.len()
+        ));
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err("--timeout must be a positive number of seconds".to_owned());
+    }
+    if args.target.is_none() && (!args.services.is_empty() || args.missing_service_id.is_some()) {
+        return Err("--service and --missing-service-id describe a --target; the embedded server uses fixtures/services.toml".to_owned());
+    }
+    let known_failures = match &args.known_failures {
+        None => HashSet::new(),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --known-failures {}: {e}", path.display()))?
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim())
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let observer = match (&args.observe_url, &args.observe_cmd) {
+        (Some(url), _) if !url.contains("{report_id}") => {
+            return Err("--observe-url needs {report_id} where the report id goes".to_owned());
+        }
+        (Some(url), _) => Some(Observer::Url(url.clone())),
+        (None, Some(cmd)) => Some(Observer::Command(cmd.clone())),
+        (None, None) => None,
+    };
+    Ok(RunConfig {
+        target: args.target.clone(),
+        key: read_key(args)?,
+        services: args
+            .services
+            .iter()
+            .map(|s| parse_service(s))
+            .collect::<Result<_, _>>()?,
+        missing_service: args.missing_service_id,
+        allow_writes: args.allow_writes,
+        allow_suspend: args.allow_suspend,
+        concurrency: args.concurrency.clamp(1, 256),
+        timeout: Duration::from_secs_f64(args.timeout),
+        max_body: 1024 * 1024,
+        cases: args.cases,
+        seed: args.seed,
+        profile: args.profile,
+        strict: args.strict,
+        known_failures,
+        observer,
+        fixtures: args.fixtures.clone(),
+        progress: !args.quiet,
+    })
+}
+
+fn write_output(path: &PathBuf, text: &str) -> std::io::Result<()> {
+    if path.as_os_str() == "-" {
+        std::io::stdout().write_all(text.as_bytes())
+    } else {
+        std::fs::write(path, text)
+    }
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    let config = match config_from(&args) {
+        Ok(config) => config,
+        Err(message) => return usage(message),
+    };
+    let key = config.key.clone();
+    let report = match crate::runner::run(config).await {
+        Ok(report) => report,
+        Err(RunError::Config(message)) => return usage(message),
+        Err(err @ RunError::Unreachable(_)) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(3);
+        }
+    };
+    let redact = |text: String| match &key {
+        Some(key) => key.redact(&text),
+        None => text,
+    };
+    let mut terminal_text = Vec::new();
+    let _ = terminal::write(
+        &report,
+        &mut terminal_text,
+        terminal::use_color(),
+        args.verbose,
+    );
+    let _ = std::io::stdout()
+        .write_all(redact(String::from_utf8_lossy(&terminal_text).into_owned()).as_bytes());
+    for (format, path) in args.format.iter().zip(&args.output) {
+        if let Err(e) = write_output(path, &redact(format.render(&report))) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn list(args: &ListArgs) -> ExitCode {
+    let fixtures = match crate::cases::fixtures::load_dir(&args.fixtures) {
+        Ok(cases) => cases,
+        Err(e) => return usage(e),
+    };
+    let property = crate::cases::properties::generate(
+        &crate::cases::properties::PropertyContext {
+            cases: args.cases,
+            seed: args.seed,
+            services: vec![1],
+            missing_service: None,
+            allow_writes: true,
+            allow_suspend: true,
+        },
+        &|_: u32| None,
+    );
+    let property = match property {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let mut out = String::new();
+    for case in fixtures.iter().chain(property.iter().map(|p| &p.case)) {
+        out.push_str(&format!(
+            "{:<48} {:<14} {}\n",
+            case.id,
+            case.rule(),
+            case.title
+        ));
+    }
+    out.push_str(&format!(
+        "{:<48} {:<14} {}\n",
+        "stateful/r-ids", "R-IDS", "sequential creates get strictly increasing report ids"
+    ));
+    out.push_str(&format!(
+        "{:<48} {:<14} {}\n",
+        "stateful/d-unique", "D-UNIQUE", "no two successful creates share a report_id"
+    ));
+    out.push_str(&format!(
+        "{:<48} {:<14} {}\n",
+        "<case>#stored", "D-DEFAULTS", "each create's stored report, through an observer"
+    ));
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    ExitCode::SUCCESS
 }
 
 fn init_tracing() {
@@ -35,8 +328,8 @@ fn init_tracing() {
         .try_init();
 }
 
-/// Parses the command line and runs it; the process exit code follows CONTRACT.md §4 and the
-/// runner's documented codes (0 passed, 1 failed, 2 usage or configuration, 3 unreachable).
+/// Parses the command line and runs it. Exit codes: 0 passed, 1 a failing check, 2 usage or
+/// configuration error, 3 the target could not be reached at all.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -44,16 +337,15 @@ pub fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage(format!("cannot start the async runtime: {err}")),
     };
     match cli.command {
         Some(Command::Serve(args)) => {
             init_tracing();
             runtime.block_on(crate::server::serve(args))
         }
-        None => ExitCode::SUCCESS,
+        Some(Command::List(args)) => list(&args),
+        Some(Command::Run(args)) => runtime.block_on(run(args)),
+        None => runtime.block_on(run(cli.run)),
     }
 }

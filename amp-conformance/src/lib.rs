@@ -7,5 +7,10 @@
 
 pub mod cases;
 pub mod cli;
+pub mod judge;
+pub mod plan;
+pub mod report;
 pub mod rules;
+pub mod runner;
 pub mod server;
+pub mod target;

@@ -6,8 +6,8 @@ pub mod properties;
 
 use std::fmt;
 
+use amp_contract::ErrorCode;
 use amp_contract::envelope::{self, ApiIds, Body, Request, ServiceDirectory};
-use amp_contract::{ErrorCode, ResolvedCreate};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 /// How a request authenticates (D-AUTH, R-AUTH).

@@ -1,1 +1,406 @@
-//! Property cases (in progress).
+//! Property cases: valid and invalid requests from `amp_contract`'s generated strategies, and
+//! wire-level mutations of valid requests whose expected outcome the contract itself computes.
+//! A seed makes every run replayable; the value trees are kept so that a failing case can be
+//! shrunk.
+
+use amp_contract::action::ACTION_PARAM;
+use amp_contract::field::Kind;
+use amp_contract::strategy::{ActionStrategies, GenConfig, InvalidRequest, ValidRequest};
+use amp_contract::{Action, CreateAbuseReport, envelope::ServiceDirectory};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use super::{Auth, BodySpec, Case, Encoding, Expectation, Origin, RequestSpec};
+
+/// What the generators may assume about the target.
+#[derive(Debug, Clone)]
+pub struct PropertyContext {
+    /// How many property cases to make.
+    pub cases: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// Services that exist (for valid requests). Empty: none known.
+    pub services: Vec<u32>,
+    /// A service id known not to exist; used for every request not meant to write when the
+    /// run may not write, so that a server that wrongly accepts creates nothing.
+    pub missing_service: Option<u32>,
+    /// Whether requests may create reports.
+    pub allow_writes: bool,
+    /// Whether requests may carry a suspending `suspend_method`.
+    pub allow_suspend: bool,
+}
+
+/// A generated case and the value tree behind it, for shrinking.
+pub struct PropertyCase {
+    /// The case.
+    pub case: Case,
+    /// Its tree.
+    pub tree: Tree,
+}
+
+/// The value tree of a generated case.
+pub enum Tree {
+    /// A valid request.
+    Valid(Box<dyn ValueTree<Value = ValidRequest<CreateAbuseReport>>>),
+    /// An invalid request.
+    Invalid(Box<dyn ValueTree<Value = InvalidRequest>>),
+    /// A mutation of a valid request.
+    Mutation(
+        Box<dyn ValueTree<Value = ValidRequest<CreateAbuseReport>>>,
+        Mutation,
+    ),
+}
+
+impl Tree {
+    /// Simplifies one step; false when nothing simpler exists.
+    pub fn simplify(&mut self) -> bool {
+        match self {
+            Self::Valid(t) | Self::Mutation(t, _) => t.simplify(),
+            Self::Invalid(t) => t.simplify(),
+        }
+    }
+
+    /// Undoes part of the last simplification; false when there is nothing to undo.
+    pub fn complicate(&mut self) -> bool {
+        match self {
+            Self::Valid(t) | Self::Mutation(t, _) => t.complicate(),
+            Self::Invalid(t) => t.complicate(),
+        }
+    }
+
+    /// The case at the tree's current value, with `template`'s id and origin.
+    pub fn current(&self, template: &Case) -> Case {
+        let mut case = match self {
+            Self::Valid(t) => valid_case(t.current()),
+            Self::Invalid(t) => invalid_case(t.current()),
+            Self::Mutation(t, m) => m.apply(t.current()),
+        };
+        case.id = template.id.clone();
+        case.origin = template.origin.clone();
+        case
+    }
+}
+
+fn pairs_of(form: &amp_contract::form::FormPairs<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    form.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
+}
+
+fn valid_case(request: ValidRequest<CreateAbuseReport>) -> Case {
+    Case {
+        id: String::new(),
+        rules: vec!["D-SUCCESS".to_owned(), "D-OPTIONALS".to_owned()],
+        title: "a generated valid create succeeds".to_owned(),
+        request: RequestSpec::form(pairs_of(&request.form)),
+        expect: Expectation::Success,
+        origin: Origin::Stateful,
+        admin_notes_under_test: request.value.admin_notes != String::new(),
+    }
+}
+
+fn invalid_case(request: InvalidRequest) -> Case {
+    let status = 200;
+    Case {
+        id: String::new(),
+        rules: request
+            .expected
+            .rules
+            .iter()
+            .map(|r| (*r).to_owned())
+            .collect(),
+        title: format!("generated invalid create ({})", request.summary),
+        request: RequestSpec::form(pairs_of(&request.form)),
+        expect: Expectation::Error {
+            code: request.expected.code,
+            params: request
+                .expected
+                .params
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+            status,
+        },
+        origin: Origin::Stateful,
+        admin_notes_under_test: true,
+    }
+}
+
+/// A wire-level change to a valid request; the contract computes what it must then get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    /// An earlier occurrence of a required text parameter with another value (last wins).
+    DuplicateKey,
+    /// A required parameter left out.
+    MissingKey,
+    /// Pairs with an empty key and empty segments.
+    EmptyKey,
+    /// `%20` instead of `+` for spaces.
+    Percent20,
+    /// A literal invalid percent escape in a text value.
+    BadEscape,
+    /// Invalid UTF-8 in a text value.
+    InvalidUtf8,
+    /// A body over 1 MiB.
+    Oversize,
+    /// A content type that is not a form.
+    OtherContentType,
+    /// The same pairs as `multipart/form-data`.
+    Multipart,
+    /// The header name spelled in upper case.
+    HeaderCase,
+    /// The action moved to the query string.
+    QueryString,
+    /// Another method than POST.
+    OtherMethod,
+}
+
+impl Mutation {
+    /// Every mutation, in the order generation cycles through them.
+    pub const ALL: [Mutation; 12] = [
+        Self::DuplicateKey,
+        Self::MissingKey,
+        Self::EmptyKey,
+        Self::Percent20,
+        Self::BadEscape,
+        Self::InvalidUtf8,
+        Self::Oversize,
+        Self::OtherContentType,
+        Self::Multipart,
+        Self::HeaderCase,
+        Self::QueryString,
+        Self::OtherMethod,
+    ];
+
+    /// Its name in case ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DuplicateKey => "duplicate-key",
+            Self::MissingKey => "missing-key",
+            Self::EmptyKey => "empty-key",
+            Self::Percent20 => "percent20",
+            Self::BadEscape => "bad-escape",
+            Self::InvalidUtf8 => "invalid-utf8",
+            Self::Oversize => "oversize",
+            Self::OtherContentType => "other-content-type",
+            Self::Multipart => "multipart",
+            Self::HeaderCase => "header-case",
+            Self::QueryString => "query-string",
+            Self::OtherMethod => "other-method",
+        }
+    }
+
+    fn rule(self) -> &'static str {
+        match self {
+            Self::DuplicateKey | Self::EmptyKey => "R-DUPLICATE",
+            Self::MissingKey => "D-REQUIRED",
+            Self::Percent20 | Self::BadEscape | Self::InvalidUtf8 => "R-UTF8",
+            Self::Oversize | Self::OtherContentType | Self::Multipart => "R-BODY",
+            Self::HeaderCase => "D-AUTH",
+            Self::QueryString | Self::OtherMethod => "R-METHOD",
+        }
+    }
+
+    /// The mutated case. Its expectation is left as success here and set by the planner
+    /// from the contract's own answer to the exact bytes ([`super::WireRequest::oracle`]).
+    pub fn apply(self, request: ValidRequest<CreateAbuseReport>) -> Case {
+        let text_field = CreateAbuseReport::FIELDS
+            .iter()
+            .find(|f| f.required() && f.kind == Kind::Text)
+            .map_or("", |f| f.name)
+            .as_bytes()
+            .to_vec();
+        let mut pairs = pairs_of(&request.form);
+        let mut spec = RequestSpec::form(Vec::new());
+        match self {
+            Self::DuplicateKey => pairs.insert(1, (text_field.clone(), b"Earlier value".to_vec())),
+            Self::MissingKey => pairs.retain(|(k, _)| *k != text_field),
+            Self::EmptyKey => {
+                pairs.insert(1, (Vec::new(), b"orphan".to_vec()));
+                pairs.push((Vec::new(), Vec::new()));
+            }
+            Self::Percent20 => {
+                spec.body = BodySpec::Form {
+                    pairs: Vec::new(),
+                    encoding: Encoding::UrlencodedPercent20,
+                };
+                pairs.push((text_field.clone(), b"with spaces inside".to_vec()));
+            }
+            Self::Multipart => {
+                spec.body = BodySpec::Form {
+                    pairs: Vec::new(),
+                    encoding: Encoding::Multipart,
+                };
+            }
+            Self::HeaderCase => spec.auth = Auth::ValidAs("API_ID".to_owned()),
+            Self::OtherMethod => spec.method = "PUT".to_owned(),
+            Self::BadEscape
+            | Self::InvalidUtf8
+            | Self::Oversize
+            | Self::OtherContentType
+            | Self::QueryString => {}
+        }
+        match (self, &mut spec.body) {
+            (Self::BadEscape | Self::InvalidUtf8 | Self::Oversize, _) => {
+                let mut raw = amp_contract::form::FormPairs::from_pairs(
+                    pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
+                )
+                .to_urlencoded()
+                .into_bytes();
+                raw.push(b'&');
+                raw.extend_from_slice(&text_field);
+                raw.extend_from_slice(match self {
+                    Self::BadEscape => b"=100%25+sure+%zz+%".as_slice(),
+                    Self::InvalidUtf8 => b"=caf%E9",
+                    _ => b"=",
+                });
+                if self == Self::Oversize {
+                    raw.resize(amp_contract::envelope::BODY_LIMIT + 1024, b'a');
+                }
+                spec.body = BodySpec::Raw(raw);
+            }
+            (Self::OtherContentType, _) => {
+                spec.content_type = Some("text/plain; charset=UTF-8".to_owned());
+                spec.body = BodySpec::Form {
+                    pairs,
+                    encoding: Encoding::Urlencoded,
+                };
+            }
+            (Self::QueryString, _) => {
+                let action: Vec<_> = pairs
+                    .iter()
+                    .filter(|(k, _)| k == ACTION_PARAM.as_bytes())
+                    .cloned()
+                    .collect();
+                pairs.retain(|(k, _)| k != ACTION_PARAM.as_bytes());
+                spec.query = Some(
+                    amp_contract::form::FormPairs::from_pairs(
+                        action.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
+                    )
+                    .to_urlencoded(),
+                );
+                spec.body = BodySpec::Form {
+                    pairs,
+                    encoding: Encoding::Urlencoded,
+                };
+            }
+            (_, BodySpec::Form { pairs: slot, .. }) => *slot = pairs,
+            (_, BodySpec::Raw(_)) => {}
+        }
+        Case {
+            id: String::new(),
+            rules: vec![self.rule().to_owned()],
+            title: format!("wire mutation `{}` of a valid create", self.name()),
+            request: spec,
+            expect: Expectation::Success,
+            origin: Origin::Stateful,
+            admin_notes_under_test: request.value.admin_notes != String::new(),
+        }
+    }
+}
+
+fn runner(seed: u64, stream: u64) -> TestRunner {
+    // Each generator draws from its own stream, so adding cases to one leaves the others alone.
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..16].copy_from_slice(&stream.to_le_bytes());
+    bytes[16..24].copy_from_slice(&0x616d_702d_6b69_7400u64.to_le_bytes());
+    TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    )
+}
+
+/// What the generators may use: the lookup field's values, and no suspension unless allowed.
+fn gen_config(cx: &PropertyContext, writing: bool) -> GenConfig {
+    let mut config = GenConfig::new();
+    for field in CreateAbuseReport::FIELDS {
+        if field.lookup {
+            let values: Vec<String> = if writing || cx.services.is_empty() {
+                cx.services.iter().map(u32::to_string).collect()
+            } else {
+                cx.missing_service
+                    .map(|m| m.to_string())
+                    .into_iter()
+                    .collect()
+            };
+            if !values.is_empty() {
+                config = config.with_values(field.name, values);
+            }
+            if let Some(missing) = cx.missing_service {
+                config = config.with_missing(field.name, [missing.to_string()]);
+            }
+        }
+        if field.kind == Kind::Enumeration && !cx.allow_suspend {
+            let safe: Vec<&str> = field
+                .allowed
+                .iter()
+                .copied()
+                .filter(|v| {
+                    !amp_contract::create::pairs_may_suspend([(
+                        field.name.as_bytes(),
+                        v.as_bytes(),
+                    )])
+                })
+                .collect();
+            config = config.with_values(field.name, safe);
+        }
+    }
+    config
+}
+
+/// Generates the property cases of a run: about a third valid, the rest invalid and mutations.
+pub fn generate(
+    cx: &PropertyContext,
+    _services: &impl ServiceDirectory,
+) -> Result<Vec<PropertyCase>, String> {
+    let valid_count = cx.cases * 3 / 10;
+    let mutation_count = cx.cases / 4;
+    let invalid_count = cx.cases.saturating_sub(valid_count + mutation_count);
+    let mut out = Vec::with_capacity(cx.cases);
+    let valid = CreateAbuseReport::valid_requests(&gen_config(cx, true));
+    let mut run = runner(cx.seed, 1);
+    for index in 0..valid_count {
+        let tree = valid.new_tree(&mut run).map_err(|e| e.to_string())?;
+        let mut case = valid_case(tree.current());
+        case.id = format!("prop/valid/{index:04}");
+        case.origin = Origin::Property {
+            generator: "valid",
+            index,
+        };
+        out.push(PropertyCase {
+            case,
+            tree: Tree::Valid(tree),
+        });
+    }
+    let invalid = CreateAbuseReport::invalid_requests(&gen_config(cx, cx.allow_writes));
+    let mut run = runner(cx.seed, 2);
+    for index in 0..invalid_count {
+        let tree = invalid.new_tree(&mut run).map_err(|e| e.to_string())?;
+        let mut case = invalid_case(tree.current());
+        case.id = format!("prop/invalid/{index:04}");
+        case.origin = Origin::Property {
+            generator: "invalid",
+            index,
+        };
+        out.push(PropertyCase {
+            case,
+            tree: Tree::Invalid(tree),
+        });
+    }
+    let base = CreateAbuseReport::valid_requests(&gen_config(cx, cx.allow_writes));
+    let mut run = runner(cx.seed, 3);
+    for index in 0..mutation_count {
+        let mutation = Mutation::ALL[index % Mutation::ALL.len()];
+        let tree = base.new_tree(&mut run).map_err(|e| e.to_string())?;
+        let mut case = mutation.apply(tree.current());
+        case.id = format!("prop/mutation/{}/{index:04}", mutation.name());
+        case.origin = Origin::Property {
+            generator: "mutation",
+            index,
+        };
+        out.push(PropertyCase {
+            case,
+            tree: Tree::Mutation(tree, mutation),
+        });
+    }
+    Ok(out)
+}

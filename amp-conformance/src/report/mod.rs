@@ -1,0 +1,130 @@
+//! Reports of a run: the data every format renders ([`RunReport`]), and the formats:
+//! [`terminal`], [`json`], [`junit`], [`markdown`].
+
+pub mod curl;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod terminal;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::judge::{Class, Profile};
+
+/// One check's result, as every report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// Check id, e.g. `auth/missing-header`.
+    pub id: String,
+    /// The rule it concerns.
+    pub rule: String,
+    /// Every rule id the check names.
+    pub rules: Vec<String>,
+    /// What it checks.
+    pub title: String,
+    /// Outcome class.
+    pub class: Class,
+    /// What it expected.
+    pub expected: String,
+    /// What came back.
+    pub actual: String,
+    /// Why it is not a plain pass.
+    pub reason: String,
+    /// A ready-to-run reproduction (API_ID as `$AMP_API_ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reproduction: Option<String>,
+    /// Where it comes from (`fixtures/cases/auth.toml:12`, `seed 42, valid #3`).
+    pub origin: String,
+    /// Listed in `--known-failures`: reported, but not failing the run.
+    pub known_failure: bool,
+    /// Milliseconds to the end of the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+}
+
+impl CheckResult {
+    /// Whether this result fails the run.
+    pub fn fails(&self, strict: bool) -> bool {
+        !self.known_failure
+            && match self.class {
+                Class::Fail | Class::Error => true,
+                Class::NonStrict => strict,
+                _ => false,
+            }
+    }
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// `amp-conformance` version.
+    pub tool: String,
+    /// What was checked.
+    pub target: String,
+    /// Seed of the property cases (`--seed` replays them).
+    pub seed: u64,
+    /// The run id in the purge marker.
+    pub run_id: String,
+    /// Profile.
+    pub profile: Profile,
+    /// `--strict`.
+    pub strict: bool,
+    /// Every check, in run order.
+    pub checks: Vec<CheckResult>,
+    /// Run-level notes (diagnostics, stopped sending, ...).
+    pub notes: Vec<String>,
+    /// Whether the run passed.
+    pub passed: bool,
+    /// Seconds the run took.
+    pub seconds: f64,
+}
+
+impl RunReport {
+    /// Counts by class, in class order.
+    pub fn counts(&self) -> BTreeMap<Class, usize> {
+        let mut counts = BTreeMap::new();
+        for check in &self.checks {
+            *counts.entry(check.class).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// `12 PASS, 1 FAIL, ...` in class order.
+    pub fn summary_line(&self) -> String {
+        let parts: Vec<String> = self
+            .counts()
+            .iter()
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect();
+        parts.join(", ")
+    }
+
+    /// Recomputes `passed`.
+    pub fn settle(&mut self) {
+        self.passed = !self.checks.iter().any(|c| c.fails(self.strict));
+    }
+}
+
+/// Report formats for `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Every check as JSON.
+    Json,
+    /// JUnit XML, for CI systems.
+    Junit,
+    /// Markdown, for a CI job summary.
+    Markdown,
+}
+
+impl Format {
+    /// Renders the report.
+    pub fn render(self, report: &RunReport) -> String {
+        match self {
+            Self::Json => json::render(report),
+            Self::Junit => junit::render(report),
+            Self::Markdown => markdown::render(report),
+        }
+    }
+}
