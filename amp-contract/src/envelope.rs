@@ -171,11 +171,10 @@ pub fn authenticate(headers: &HeaderMap, credentials: &impl Credentials) -> Resu
     }
 }
 
-/// The media type of the request, lower-cased, without parameters.
-fn media_type(headers: &HeaderMap) -> Option<String> {
+/// The media type of the request, without parameters (compare it case-insensitively).
+fn media_type(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
-    let essence = value.split(';').next().unwrap_or("").trim();
-    Some(essence.to_ascii_lowercase())
+    Some(value.split(';').next().unwrap_or("").trim())
 }
 
 /// The parameters of a request as PHP's `$_POST` would hold them (R-METHOD, R-BODY): POST
@@ -184,15 +183,18 @@ pub fn read_params<'a>(method: &Method, headers: &HeaderMap, body: &'a [u8]) -> 
     if method != Method::POST {
         return FormPairs::new();
     }
-    match media_type(headers).as_deref() {
-        Some("application/x-www-form-urlencoded") => FormPairs::from_urlencoded(body),
-        Some("multipart/form-data") => headers
+    let media_type = media_type(headers).unwrap_or("");
+    if media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        FormPairs::from_urlencoded(body)
+    } else if media_type.eq_ignore_ascii_case("multipart/form-data") {
+        headers
             .get(CONTENT_TYPE)
             .and_then(|ct| ct.to_str().ok())
             .and_then(|ct| multer::parse_boundary(ct).ok())
             .map(|boundary| form::from_multipart(body, &boundary))
-            .unwrap_or_default(),
-        _ => FormPairs::new(),
+            .unwrap_or_default()
+    } else {
+        FormPairs::new()
     }
 }
 

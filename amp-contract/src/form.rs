@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 /// Bytes PHP's `urlencode` (used by `http_build_query`) leaves alone: ASCII letters, digits and
 /// `-_.`. Everything else is `%XX`, and a space becomes `+` (handled separately).
@@ -162,17 +162,48 @@ fn is_array_key_of(key: &[u8], name: &[u8]) -> bool {
 
 /// PHP's `urldecode`: `+` is a space, valid `%XX` escapes are decoded, anything else is kept.
 pub fn php_urldecode(raw: &[u8]) -> Cow<'_, [u8]> {
-    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+    let Some(first) = raw.iter().position(|&b| b == b'+' || b == b'%') else {
         return Cow::Borrowed(raw);
+    };
+    // One pass, one allocation: this runs for every key and value of every request.
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(&raw[..first]);
+    let mut i = first;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => match (
+                raw.get(i + 1).copied().and_then(hex_value),
+                raw.get(i + 2).copied().and_then(hex_value),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push((high << 4) | low);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
     }
-    if !raw.contains(&b'+') {
-        return percent_decode(raw).into();
+    Cow::Owned(out)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
     }
-    let spaced: Vec<u8> = raw
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    Cow::Owned(percent_decode(&spaced).collect())
 }
 
 /// PHP's `urlencode` of raw bytes, appended to `out`.

@@ -182,6 +182,20 @@ proptest! {
         prop_assert_eq!(FormPairs::from_urlencoded(body.as_bytes()), form);
     }
 
+    /// (1) The one-pass decoder equals the textbook definition: `+` to space, then `%XX`
+    /// decoding that keeps an invalid escape literally (R-UTF8).
+    #[test]
+    fn urldecode_matches_plus_then_percent_decoding(
+        raw in proptest::collection::vec(
+            prop_oneof![Just(b'%'), Just(b'+'), Just(b'a'), Just(b'F'), Just(b'0'), Just(b'9'), Just(b'g'), any::<u8>()],
+            0..24,
+        )
+    ) {
+        let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+        let expected: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+        prop_assert_eq!(amp_contract::form::php_urldecode(&raw).into_owned(), expected);
+    }
+
     /// (2) Every generated valid request is accepted, as urlencoded and as multipart.
     #[test]
     fn valid_requests_are_accepted(request in CreateAbuseReport::valid_requests(&gen_config())) {
