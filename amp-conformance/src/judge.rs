@@ -282,9 +282,7 @@ pub fn judge(
             }
         }
         (Expectation::Error { code, .. }, Answer::Error(got, _))
-            if *code == ErrorCode::MissingParameters
-                && *got == ErrorCode::Other(9)
-                && case.rule() == "D-REQUIRED" =>
+            if *code == ErrorCode::MissingParameters && *got == ErrorCode::Other(9) =>
         {
             verdict(
                 Class::NonStrict,

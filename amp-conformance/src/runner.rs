@@ -244,23 +244,24 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
     let mut successes: Vec<(String, u64, Option<ResolvedCreate>)> = Vec::new();
     for (index, ready, answer) in answers {
         let mut verdict = judge::judge(&ready.case, &answer, config.profile);
-        let mut wire = ready.wire.clone();
-        let mut case = ready.case.clone();
-        if matches!(verdict.class, Class::Fail | Class::NonStrict) && index >= fixture_count {
+        let mut ready = ready;
+        // Transport matters (R-STATUS) do not depend on the request: nothing to shrink.
+        let shrinkable =
+            matches!(verdict.class, Class::Fail | Class::NonStrict) && verdict.rule != "R-STATUS";
+        if shrinkable && index >= fixture_count {
             if let Some(tree) = trees.get_mut(index - fixture_count).and_then(Option::take) {
-                if let Some((c, w, v, steps)) = shrink(
+                let seed = seed ^ index as u64;
+                let found = shrink(
                     tree,
-                    &case,
+                    &ready.case,
                     &verdict,
                     &cx,
                     &target,
                     config.profile,
-                    seed ^ index as u64,
-                )
-                .await
-                {
-                    case = c;
-                    wire = w;
+                    seed,
+                );
+                if let Some((shrunk, v, steps)) = found.await {
+                    ready = shrunk;
                     verdict = v;
                     verdict.reason.push_str(&format!(
                         " (shrunk in {steps} steps; the shrunk request still breaks {} per the contract)",
@@ -270,12 +271,16 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
             }
         }
         if let Some(id) = verdict.report_id {
-            successes.push((case.id.clone(), id, ready.stored.clone()));
+            successes.push((ready.case.id.clone(), id, ready.stored.clone()));
         }
-        results.push((
-            index,
-            finish(&case, &verdict, &target, &wire, answer.as_ref().ok()),
-        ));
+        let result = finish(
+            &ready.case,
+            &verdict,
+            &target,
+            &ready.wire,
+            answer.as_ref().ok(),
+        );
+        results.push((index, result));
     }
 
     results.sort_by_key(|(index, _)| *index);
@@ -376,7 +381,7 @@ async fn shrink(
     target: &Target,
     profile: Profile,
     seed: u64,
-) -> Option<(Case, crate::cases::WireRequest, Verdict, usize)> {
+) -> Option<(Ready, Verdict, usize)> {
     if template.writes() && !cx.embedded && !cx.allow_writes {
         return None;
     }
@@ -393,7 +398,7 @@ async fn shrink(
                 let answer = target.send(&ready.wire).await;
                 let verdict = judge::judge(&ready.case, &answer, profile);
                 (verdict.class == failing.class && verdict.rule == failing.rule)
-                    .then_some((ready.case, ready.wire, verdict))
+                    .then_some((*ready, verdict))
             }
             _ => None,
         };
@@ -408,7 +413,7 @@ async fn shrink(
             break;
         }
     }
-    best.map(|(c, w, v)| (c, w, v, steps))
+    best.map(|(ready, verdict)| (ready, verdict, steps))
 }
 
 /// Whether the contract's own answer to the exact request is the case's expectation.

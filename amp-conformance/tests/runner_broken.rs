@@ -1,0 +1,149 @@
+//! The runner against deliberately broken servers: each misbehaviour is caught with the right
+//! rule id and class (a broken documented rule is FAIL; a broken reference resolution is
+//! NON-STRICT and passes without --strict), and a correct implementation that is not the
+//! reference server passes with --strict.
+
+mod support;
+
+use amp_conformance::judge::Class;
+use amp_conformance::report::RunReport;
+use amp_conformance::runner::run;
+use support::{Mutant, config_for, spawn};
+
+const SEED: u64 = 20_261_127;
+
+async fn report(mutant: Mutant, strict: bool) -> RunReport {
+    let server = spawn(mutant).await;
+    let mut config = config_for(&server, SEED);
+    config.strict = strict;
+    run(config).await.expect("run")
+}
+
+fn findings<'a>(report: &'a RunReport, class: Class, rule: &str) -> Vec<&'a str> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.class == class && c.rule == rule)
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+fn classes(report: &RunReport) -> Vec<(String, Class, String)> {
+    report
+        .checks
+        .iter()
+        .filter(|c| !matches!(c.class, Class::Pass | Class::Info))
+        .map(|c| (c.id.clone(), c.class, c.rule.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn correct_other_implementation_passes_strict() {
+    let report = report(Mutant::Different, true).await;
+    assert!(report.passed, "false findings: {:#?}", classes(&report));
+    assert!(findings(&report, Class::Skipped, "D-DEFAULTS").is_empty());
+}
+
+#[tokio::test]
+async fn d_success_report_id_zero_is_fail() {
+    let report = report(Mutant::IdsFromZero, false).await;
+    assert!(!report.passed);
+    assert!(
+        !findings(&report, Class::Fail, "D-SUCCESS").is_empty(),
+        "{:#?}",
+        classes(&report)
+    );
+}
+
+#[tokio::test]
+async fn d_unique_repeated_ids_are_fail() {
+    let report = report(Mutant::RepeatingIds, false).await;
+    assert!(!report.passed);
+    assert_eq!(
+        findings(&report, Class::Fail, "D-UNIQUE"),
+        ["stateful/d-unique"]
+    );
+    assert_eq!(
+        findings(&report, Class::NonStrict, "R-IDS"),
+        ["stateful/r-ids"]
+    );
+}
+
+#[tokio::test]
+async fn r_suspend_accepting_suspend_is_non_strict_and_passes_without_strict() {
+    let lenient = report(Mutant::AcceptsSuspend, false).await;
+    assert!(lenient.passed, "{:#?}", classes(&lenient));
+    assert!(
+        findings(&lenient, Class::NonStrict, "R-SUSPEND").contains(&"values/suspend-page-example")
+    );
+    let strict = report(Mutant::AcceptsSuspend, true).await;
+    assert!(!strict.passed);
+}
+
+#[tokio::test]
+async fn d_required_amp009_is_non_strict() {
+    let report = report(Mutant::Amp009, false).await;
+    assert!(report.passed, "{:#?}", classes(&report));
+    let amp009 = findings(&report, Class::NonStrict, "D-REQUIRED");
+    assert!(
+        amp009.contains(&"required/page-example-error-code"),
+        "{amp009:?}"
+    );
+    assert!(findings(&report, Class::Fail, "D-REQUIRED").is_empty());
+}
+
+#[tokio::test]
+async fn d_auth_not_checking_api_id_is_fail() {
+    let report = report(Mutant::NoAuth, false).await;
+    assert!(!report.passed);
+    let fails = findings(&report, Class::Fail, "D-AUTH");
+    for id in [
+        "auth/missing-header",
+        "auth/empty-header",
+        "auth/wrong-identifier",
+    ] {
+        assert!(fails.contains(&id), "{id} not caught: {fails:?}");
+    }
+    let failing = report
+        .checks
+        .iter()
+        .find(|c| c.id == "auth/wrong-identifier")
+        .expect("check");
+    let repro = failing.reproduction.as_deref().expect("reproduction");
+    assert!(repro.starts_with("curl "), "{repro}");
+    assert!(!repro.contains(support::KEY));
+}
+
+#[tokio::test]
+async fn d_no_5xx_fatal_error_page_is_fail() {
+    let report = report(Mutant::FatalOnEmpty, false).await;
+    assert!(!report.passed);
+    let fails = findings(&report, Class::Fail, "D-NO-5XX");
+    assert!(fails.contains(&"transport/get-authenticated"), "{fails:?}");
+}
+
+#[tokio::test]
+async fn r_status_html_content_type_is_non_strict() {
+    let report = report(Mutant::HtmlContentType, false).await;
+    assert!(report.passed, "{:#?}", classes(&report));
+    assert!(findings(&report, Class::NonStrict, "R-STATUS").len() > 10);
+}
+
+#[tokio::test]
+async fn d_defaults_swapped_notes_is_fail_through_the_observer() {
+    let report = report(Mutant::SwapsNotes, false).await;
+    assert!(!report.passed);
+    let fails = findings(&report, Class::Fail, "D-DEFAULTS");
+    assert!(fails.contains(&"success/notes-exact#stored"), "{fails:?}");
+}
+
+#[tokio::test]
+async fn r_order_reversed_names_is_non_strict() {
+    let report = report(Mutant::ReversedNames, false).await;
+    assert!(report.passed, "{:#?}", classes(&report));
+    let order = findings(&report, Class::NonStrict, "R-ORDER");
+    assert!(
+        order.contains(&"order/all-invalid-in-table-order"),
+        "{order:?}"
+    );
+}
