@@ -1,0 +1,193 @@
+//! The runner against the embedded reference server: every check passes, every rule id of
+//! CONTRACT.md is exercised, the seed replays the run, fixtures agree with the contract, and
+//! the reports carry what they promise.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use amp_conformance::cases::{Case, fixtures, properties};
+use amp_conformance::judge::Class;
+use amp_conformance::plan::{PlanContext, Planned, plan};
+use amp_conformance::report::Format;
+use amp_conformance::rules::RULES;
+use amp_conformance::runner::{RunConfig, run};
+use amp_conformance::target::Secret;
+use support::{KEY, registry, workspace};
+
+fn embedded(seed: u64) -> RunConfig {
+    let mut config = RunConfig::embedded();
+    config.seed = Some(seed);
+    config.cases = 200;
+    config.fixtures = workspace().join("fixtures/cases");
+    config.key = Some(Secret::new(KEY));
+    config
+}
+
+fn fixture_cases() -> Vec<Case> {
+    fixtures::load_dir(&workspace().join("fixtures/cases")).expect("fixtures load")
+}
+
+fn context() -> PlanContext {
+    let registry = registry();
+    PlanContext {
+        embedded: true,
+        services: registry.iter().collect(),
+        missing_service: Some(registry.missing_id()),
+        allow_writes: true,
+        allow_suspend: true,
+        run_id: "test".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn every_check_passes_strict_against_the_reference_server() {
+    let mut config = embedded(7);
+    config.strict = true;
+    let report = run(config).await.expect("run");
+    let findings: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| !matches!(c.class, Class::Pass | Class::Info))
+        .map(|c| (c.id.clone(), c.class, c.reason.clone(), c.actual.clone()))
+        .collect();
+    assert!(report.passed && findings.is_empty(), "{findings:#?}");
+    // D-DEFAULTS ran through the embedded observer for every create.
+    assert!(
+        report
+            .checks
+            .iter()
+            .filter(|c| c.rule == "D-DEFAULTS" && c.class == Class::Pass)
+            .count()
+            > 30
+    );
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.id == "stateful/r-ids" && c.class == Class::Pass)
+    );
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.id == "stateful/d-unique" && c.class == Class::Pass)
+    );
+}
+
+#[test]
+fn every_rule_id_has_a_fixture() {
+    let cases = fixture_cases();
+    let covered: BTreeSet<&str> = cases
+        .iter()
+        .flat_map(|c| c.rules.iter().map(String::as_str))
+        .collect();
+    // Stateful rules are checked over the whole run, not by one fixture.
+    let stateful = ["D-UNIQUE", "R-IDS"];
+    let missing: Vec<&str> = RULES
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !covered.contains(id) && !stateful.contains(id))
+        .collect();
+    assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
+}
+
+#[test]
+fn page_contradictions_each_have_a_case_that_explains_itself() {
+    let cases = fixture_cases();
+    for n in 1..=3 {
+        let needle = format!("page contradiction {n}");
+        assert!(
+            cases.iter().any(|c| c.title.contains(&needle)),
+            "no case for {needle}"
+        );
+    }
+}
+
+#[test]
+fn every_fixture_expectation_is_what_the_contract_answers() {
+    let cx = context();
+    for case in fixture_cases() {
+        let Planned::Send(ready) = plan(case.clone(), &cx, KEY, 1) else {
+            panic!("{} skipped against the embedded server", case.id);
+        };
+        let oracle = ready.wire.oracle(KEY, &cx);
+        use amp_conformance::cases::Expectation;
+        match (&ready.case.expect, &oracle) {
+            (Expectation::Info, _) | (Expectation::Success, Ok(_)) => {}
+            (
+                Expectation::Error {
+                    code,
+                    params,
+                    status,
+                },
+                Err(rejection),
+            ) => {
+                assert_eq!(*code, rejection.error.code, "{}", case.id);
+                assert_eq!(*status, rejection.status.as_u16(), "{}", case.id);
+                let named: Vec<&str> = params.iter().map(String::as_str).collect();
+                assert_eq!(named, rejection.error.params, "{}", case.id);
+            }
+            (expect, got) => panic!(
+                "{}: fixture expects {expect}, contract says {got:?}",
+                case.id
+            ),
+        }
+    }
+}
+
+#[test]
+fn the_seed_replays_the_same_property_cases() {
+    let cx = properties::PropertyContext {
+        cases: 60,
+        seed: 99,
+        services: vec![1, 2, 3],
+        missing_service: Some(4),
+        allow_writes: true,
+        allow_suspend: true,
+    };
+    let bodies = |seed: u64| -> Vec<(String, Vec<u8>)> {
+        let cx = properties::PropertyContext { seed, ..cx.clone() };
+        properties::generate(&cx, &context())
+            .expect("generate")
+            .into_iter()
+            .map(|p| match plan(p.case, &context(), KEY, 5) {
+                Planned::Send(r) => (r.case.id, r.wire.body),
+                Planned::Skip(c, _) => (c.id, Vec::new()),
+            })
+            .collect()
+    };
+    assert_eq!(bodies(99), bodies(99));
+    assert_ne!(bodies(99), bodies(100));
+}
+
+#[tokio::test]
+async fn reports_carry_every_check_and_junit_parses_back() {
+    let report = run(embedded(11)).await.expect("run");
+    let json: serde_json::Value =
+        serde_json::from_str(&Format::Json.render(&report)).expect("json");
+    assert_eq!(
+        json["checks"].as_array().map(Vec::len),
+        Some(report.checks.len())
+    );
+    assert_eq!(json["seed"], 11);
+    assert_eq!(json["passed"], true);
+
+    let xml = Format::Junit.render(&report);
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit parses back");
+    let cases: usize = parsed.test_suites.iter().map(|s| s.test_cases.len()).sum();
+    assert_eq!(cases, report.checks.len());
+    assert_eq!(
+        parsed.test_suites.iter().map(|s| s.failures).sum::<usize>(),
+        0
+    );
+
+    let markdown = Format::Markdown.render(&report);
+    assert!(
+        markdown.starts_with("# AMP conformance: passed"),
+        "{markdown}"
+    );
+    for text in [json.to_string(), xml, markdown] {
+        assert!(!text.contains(KEY), "the API_ID leaked into a report");
+    }
+}
