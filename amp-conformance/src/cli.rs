@@ -259,8 +259,13 @@ async fn run(args: RunArgs) -> ExitCode {
         terminal::use_color(),
         args.verbose,
     );
-    let _ = std::io::stdout()
-        .write_all(redact(String::from_utf8_lossy(&terminal_text).into_owned()).as_bytes());
+    let terminal_text = redact(String::from_utf8_lossy(&terminal_text).into_owned());
+    // A report written to stdout keeps stdout machine-readable: the summary goes to stderr.
+    if args.output.iter().any(|p| p.as_os_str() == "-") {
+        let _ = std::io::stderr().write_all(terminal_text.as_bytes());
+    } else {
+        let _ = std::io::stdout().write_all(terminal_text.as_bytes());
+    }
     for (format, path) in args.format.iter().zip(&args.output) {
         if let Err(e) = write_output(path, &redact(format.render(&report))) {
             eprintln!("error: cannot write {}: {e}", path.display());
