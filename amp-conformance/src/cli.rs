@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run every check (the default).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the reference server.
     Serve(ServeArgs),
     /// List every check with its rule id.
@@ -350,7 +350,7 @@ pub fn main() -> ExitCode {
             runtime.block_on(crate::server::serve(args))
         }
         Some(Command::List(args)) => list(&args),
-        Some(Command::Run(args)) => runtime.block_on(run(args)),
+        Some(Command::Run(args)) => runtime.block_on(run(*args)),
         None => runtime.block_on(run(cli.run)),
     }
 }

@@ -588,7 +588,7 @@ async fn stateful(
         Some(observer) => {
             for (case, id, expected) in observed {
                 let check_id = format!("{case}#stored");
-                let record = read_record(observer, *&id, target, config.timeout).await;
+                let record = read_record(observer, id, target, config.timeout).await;
                 let (class, actual, reason) = match record {
                     Err(e) => (Class::Error, e.clone(), e),
                     Ok(record) => match compare_stored(expected, &record) {

@@ -34,7 +34,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     for check in &report.checks {
         let finding = matches!(check.class, Class::Fail | Class::NonStrict | Class::Error);
-        if !finding && !(verbose || check.class == Class::Info) {
+        if !(finding || verbose || check.class == Class::Info) {
             continue;
         }
         let known = if check.known_failure {

@@ -155,6 +155,7 @@ impl ServiceDirectory for Registry {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

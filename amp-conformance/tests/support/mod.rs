@@ -148,11 +148,7 @@ async fn api(
                     error.description = format!("Please check: {}", error.params.join(" / "));
                 }
             }
-            let status = if m == Mutant::Different {
-                rejection.status
-            } else {
-                rejection.status
-            };
+            let status = rejection.status;
             json(status, content_type, ApiResponse::from(&error).to_json())
         }
     }
