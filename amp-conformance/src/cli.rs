@@ -13,7 +13,8 @@ use crate::judge::Profile;
 use crate::report::{Format, terminal};
 use crate::runner::{Observer, RunConfig, RunError};
 use crate::server::ServeArgs;
-use crate::target::Secret;
+use crate::snapshot::Snapshots;
+use crate::target::{Secret, Target};
 
 /// Conformance kit for the Abuse Manager Pro API.
 ///
@@ -39,6 +40,30 @@ enum Command {
     Serve(ServeArgs),
     /// List every check with its rule id.
     List(ListArgs),
+    /// Print the OpenAPI 3.1 description of the API, generated from the contract.
+    Openapi(OpenapiArgs),
+}
+
+/// Options of `amp-conformance openapi`.
+#[derive(Debug, Clone, Args)]
+pub struct OpenapiArgs {
+    /// Write the document to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    output: Option<PathBuf>,
+}
+
+fn openapi(args: &OpenapiArgs) -> ExitCode {
+    let text = crate::openapi::to_string_pretty();
+    match &args.output {
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage(format!("cannot write {}: {e}", path.display())),
+        },
+        None => match std::io::stdout().write_all(text.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage(format!("cannot write to stdout: {e}")),
+        },
+    }
 }
 
 /// Options of `amp-conformance run`.
@@ -99,6 +124,25 @@ pub struct RunArgs {
     /// Directory of fixture files.
     #[arg(long, default_value = "fixtures/cases", value_name = "DIR")]
     fixtures: PathBuf,
+    /// Most requests expected to create a report (default 25 against --target; no limit for
+    /// the embedded server). Once spent, further write cases are SKIPPED.
+    #[arg(long, value_name = "N")]
+    max_writes: Option<usize>,
+    /// Most requests per second (default 5 for a target that is not on this machine).
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    /// Print the planned requests as curl commands and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Snapshot directory for the fixture answers (default fixtures/snapshots/<host>).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_snapshots")]
+    snapshots: Option<PathBuf>,
+    /// Accept new and changed snapshots.
+    #[arg(long)]
+    update_snapshots: bool,
+    /// Do not compare or write snapshots.
+    #[arg(long)]
+    no_snapshots: bool,
     /// Print every check, not only findings.
     #[arg(long, short)]
     verbose: bool,
@@ -201,9 +245,35 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         (None, Some(cmd)) => Some(Observer::Command(cmd.clone())),
         (None, None) => None,
     };
+    if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        return Err("--rate must be a positive number of requests per second".to_owned());
+    }
+    let snapshots = (!args.no_snapshots).then(|| {
+        let dir = args.snapshots.clone().unwrap_or_else(|| {
+            let label = match &args.target {
+                Some(target) => Target::host_label(target),
+                None => "reference".to_owned(),
+            };
+            PathBuf::from("fixtures/snapshots").join(label)
+        });
+        // Under CI nothing is written for review: a difference only fails the run.
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        Snapshots::new(dir, args.update_snapshots, !ci)
+    });
+    let key = read_key(args)?;
+    if key
+        .as_ref()
+        .is_some_and(|k| k.expose().len() < Secret::MIN_REDACTED)
+    {
+        eprintln!(
+            "warning: the API_ID is shorter than {} characters, too short to be scrubbed from the \
+             output reliably",
+            Secret::MIN_REDACTED
+        );
+    }
     Ok(RunConfig {
         target: args.target.clone(),
-        key: read_key(args)?,
+        key,
         services: args
             .services
             .iter()
@@ -223,6 +293,13 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         observer,
         fixtures: args.fixtures.clone(),
         progress: !args.quiet,
+        max_writes: match &args.target {
+            Some(_) => Some(args.max_writes.unwrap_or(25)),
+            None => args.max_writes,
+        },
+        rate: args.rate,
+        snapshots,
+        stop_after_errors: 5,
     })
 }
 
@@ -240,6 +317,19 @@ async fn run(args: RunArgs) -> ExitCode {
         Err(message) => return usage(message),
     };
     let key = config.key.clone();
+    if args.dry_run {
+        return match crate::runner::dry_run(config) {
+            Ok(plan) => {
+                let _ = std::io::stdout().write_all(plan.as_bytes());
+                ExitCode::SUCCESS
+            }
+            Err(RunError::Config(message)) => usage(message),
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(3)
+            }
+        };
+    }
     let report = match crate::runner::run(config).await {
         Ok(report) => report,
         Err(RunError::Config(message)) => return usage(message),
@@ -272,7 +362,9 @@ async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if report.passed {
+    if report.stopped.is_some() {
+        ExitCode::from(3)
+    } else if report.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -350,6 +442,7 @@ pub fn main() -> ExitCode {
             runtime.block_on(crate::server::serve(args))
         }
         Some(Command::List(args)) => list(&args),
+        Some(Command::Openapi(args)) => openapi(&args),
         Some(Command::Run(args)) => runtime.block_on(run(*args)),
         None => runtime.block_on(run(cli.run)),
     }

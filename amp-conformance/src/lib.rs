@@ -8,9 +8,11 @@
 pub mod cases;
 pub mod cli;
 pub mod judge;
+pub mod openapi;
 pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod server;
+pub mod snapshot;
 pub mod target;

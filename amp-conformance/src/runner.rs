@@ -15,6 +15,7 @@ use crate::judge::{self, Class, Profile, Verdict};
 use crate::plan::{self, PlanContext, Planned, Ready};
 use crate::report::{CheckResult, RunReport, curl};
 use crate::server::{self, RunningServer, ServerConfig};
+use crate::snapshot::{self, SnapshotState, Snapshots};
 use crate::target::{HttpAnswer, Secret, Target, TransportError};
 
 /// Where D-DEFAULTS reads stored reports from (CONTRACT.md §5).
@@ -63,6 +64,14 @@ pub struct RunConfig {
     pub fixtures: PathBuf,
     /// Show progress on stderr (a bar on a terminal, a line per check otherwise).
     pub progress: bool,
+    /// Most requests expected to create a report (`None`: no limit).
+    pub max_writes: Option<usize>,
+    /// Most requests per second (`None`: no limit).
+    pub rate: Option<f64>,
+    /// Where the fixture answers are snapshotted (`None`: no snapshots).
+    pub snapshots: Option<Snapshots>,
+    /// Consecutive transport errors after which the run stops sending.
+    pub stop_after_errors: usize,
 }
 
 impl RunConfig {
@@ -87,6 +96,10 @@ impl RunConfig {
             observer: None,
             fixtures: PathBuf::from("fixtures/cases"),
             progress: false,
+            max_writes: None,
+            rate: None,
+            snapshots: None,
+            stop_after_errors: 5,
         }
     }
 }
@@ -116,8 +129,193 @@ fn random_token() -> String {
         .collect()
 }
 
-struct Embedded {
-    server: RunningServer,
+/// Requests per second against a target that is not on this machine, unless `--rate` says.
+pub const DEFAULT_RATE: f64 = 5.0;
+
+/// The cases of a run, planned: what will be sent, what is skipped, and the value trees of
+/// the property cases (by index), for shrinking.
+struct Prepared {
+    ready: Vec<(usize, Ready)>,
+    skipped: Vec<(usize, CheckResult)>,
+    trees: Vec<Option<Tree>>,
+    fixture_count: usize,
+    /// Writes left for the stateful R-IDS probe.
+    probe_budget: usize,
+}
+
+/// Where a write stands when the budget is short: D-SUCCESS first, then D-DEFAULTS, then the
+/// other documented checks, then reference ones, then generated cases.
+fn write_priority(case: &Case) -> u8 {
+    let fixture = matches!(case.origin, Origin::Fixture { .. });
+    match (fixture, case.rule()) {
+        (true, "D-SUCCESS") => 0,
+        (true, _) if case.rules.iter().any(|r| r == "D-DEFAULTS") => 2,
+        (true, rule) if rule.starts_with("D-") => 3,
+        (true, _) => 4,
+        (false, _)
+            if matches!(
+                case.origin,
+                Origin::Property {
+                    generator: "valid",
+                    ..
+                }
+            ) =>
+        {
+            5
+        }
+        (false, _) => 6,
+    }
+}
+
+fn prepare(
+    config: &RunConfig,
+    cx: &PlanContext,
+    key: &str,
+    seed: u64,
+) -> Result<Prepared, RunError> {
+    let fixture_cases =
+        fixtures::load_dir(&config.fixtures).map_err(|e| RunError::Config(e.to_string()))?;
+    let property = properties::generate(
+        &PropertyContext {
+            cases: config.cases,
+            seed,
+            services: config.services.iter().map(|(id, _)| *id).collect(),
+            missing_service: config.missing_service,
+            allow_writes: cx.embedded || config.allow_writes,
+            allow_suspend: cx.embedded || config.allow_suspend,
+        },
+        cx,
+    )
+    .map_err(RunError::Config)?;
+    let (property_cases, trees): (Vec<Case>, Vec<Option<Tree>>) = property
+        .into_iter()
+        .map(|PropertyCase { case, tree }| (case, Some(tree)))
+        .unzip();
+    let fixture_count = fixture_cases.len();
+    let mut skipped = Vec::new();
+    let mut ready = Vec::new();
+    for (index, case) in fixture_cases.into_iter().chain(property_cases).enumerate() {
+        match plan::plan(case, cx, key, seed ^ index as u64) {
+            Planned::Send(r) => ready.push((index, *r)),
+            Planned::Skip(case, reason) => skipped.push((index, skipped_result(&case, reason))),
+        }
+    }
+    // The write budget (CONTRACT.md §6), spent on the checks that need it most.
+    let mut probe_budget = IDS_PROBES;
+    if let Some(budget) = config.max_writes {
+        let mut writes: Vec<(u8, usize)> = ready
+            .iter()
+            .filter(|(_, r)| r.case.writes())
+            .map(|(i, r)| (write_priority(&r.case), *i))
+            .collect();
+        writes.sort();
+        let first_class = writes.iter().filter(|(p, _)| *p == 0).count().min(budget);
+        probe_budget = IDS_PROBES.min(budget - first_class);
+        let mut left = budget - probe_budget;
+        let mut over = HashSet::new();
+        for (_, index) in writes {
+            if left > 0 {
+                left -= 1;
+            } else {
+                over.insert(index);
+            }
+        }
+        let reason = format!("the write budget of {budget} is spent (--max-writes {budget})");
+        ready.retain(|(index, r)| {
+            if over.contains(index) {
+                skipped.push((*index, skipped_result(&r.case, reason.clone())));
+                false
+            } else {
+                true
+            }
+        });
+    }
+    Ok(Prepared {
+        ready,
+        skipped,
+        trees,
+        fixture_count,
+        probe_budget,
+    })
+}
+
+fn plan_context(config: &RunConfig, embedded: bool, run_id: &str) -> PlanContext {
+    PlanContext {
+        embedded,
+        services: config.services.clone(),
+        missing_service: config.missing_service,
+        allow_writes: config.allow_writes,
+        allow_suspend: config.allow_suspend,
+        run_id: run_id.to_owned(),
+    }
+}
+
+/// Uses the embedded server's services (from the registry) when no `--target` is given.
+fn embedded_services(config: &mut RunConfig) -> Result<crate::server::Registry, RunError> {
+    let registry = server::load_registry(None).map_err(|e| RunError::Config(e.to_string()))?;
+    config.services = registry.iter().collect();
+    config.missing_service = Some(registry.missing_id());
+    Ok(registry)
+}
+
+/// The plan of a run as curl commands (`--dry-run`): nothing is sent, no server is started.
+pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
+    let seed = config.seed.unwrap_or_else(rand::random);
+    let run_id = random_token();
+    let endpoint = match &config.target {
+        Some(target) => target.clone(),
+        None => {
+            embedded_services(&mut config)?;
+            format!("http://127.0.0.1:PORT{}", server::API_PATH)
+        }
+    };
+    let key = config.key.clone().unwrap_or_else(|| Secret::new("dry-run"));
+    let cx = plan_context(&config, config.target.is_none(), &run_id);
+    let target = Target::new(
+        &endpoint,
+        key.clone(),
+        config.timeout,
+        config.max_body,
+        &run_id,
+    )
+    .map_err(RunError::Config)?;
+    let prepared = prepare(&config, &cx, key.expose(), seed)?;
+    let mut out =
+        format!("# dry run: nothing is sent. seed {seed}, run {run_id}, target {endpoint}\n");
+    let mut entries: Vec<(usize, String)> = prepared
+        .ready
+        .iter()
+        .map(|(i, r)| {
+            let line = format!(
+                "# {} [{}] {}\n{}\n",
+                r.case.id,
+                r.case.rule(),
+                r.case.title,
+                curl::command(&target.url_for(&r.wire), &r.wire)
+            );
+            (*i, line)
+        })
+        .chain(prepared.skipped.iter().map(|(i, c)| {
+            (
+                *i,
+                format!("# SKIPPED {} [{}]: {}\n", c.id, c.rule, c.reason),
+            )
+        }))
+        .collect();
+    entries.sort_by_key(|(i, _)| *i);
+    for (_, line) in entries {
+        out.push_str(&line);
+    }
+    if prepared.probe_budget > 0
+        && (cx.embedded || config.allow_writes)
+        && !config.services.is_empty()
+    {
+        out.push_str(&format!(
+            "# stateful/r-ids [R-IDS]: {} sequential creates\n",
+            prepared.probe_budget
+        ));
+    }
+    Ok(key.redact(&out))
 }
 
 /// Runs every check and returns the report.
@@ -125,7 +323,7 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let seed = config.seed.unwrap_or_else(rand::random);
     let run_id = random_token();
-    let mut embedded: Option<Embedded> = None;
+    let mut embedded: Option<RunningServer> = None;
     let (endpoint, key) = match &config.target {
         Some(target) => {
             let key = config.key.clone().ok_or_else(|| {
@@ -140,10 +338,7 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
                 .key
                 .clone()
                 .unwrap_or_else(|| Secret::new(format!("amp-{}", random_token())));
-            let registry =
-                server::load_registry(None).map_err(|e| RunError::Config(e.to_string()))?;
-            config.services = registry.iter().collect();
-            config.missing_service = Some(registry.missing_id());
+            let registry = embedded_services(&mut config)?;
             let server =
                 server::start_local(ServerConfig::new(ApiIds::new([key.expose()]), registry))
                     .await
@@ -154,103 +349,147 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
                 config.observer = Some(Observer::Url(server.observe_template()));
             }
             let endpoint = server.endpoint();
-            embedded = Some(Embedded { server });
+            embedded = Some(server);
             (endpoint, key)
         }
     };
+    let result = run_against(&config, &endpoint, &key, seed, &run_id, embedded.is_some()).await;
+    if let Some(server) = embedded {
+        let _ = server.shutdown().await;
+    }
+    let mut report = result?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+type Answered = (usize, Ready, Result<HttpAnswer, TransportError>);
+
+/// Sends every ready case, at most `concurrency` at once; after `stop_after` consecutive
+/// transport errors the rest are not sent (their answer is [`TransportError::NotSent`]).
+async fn send_all(
+    ready: Vec<(usize, Ready)>,
+    target: &Target,
+    config: &RunConfig,
+) -> (Vec<Answered>, Option<String>) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let progress = Progress::new(config.progress, ready.len());
+    let consecutive = AtomicUsize::new(0);
+    let stopped = AtomicBool::new(false);
+    let limit = config.stop_after_errors.max(1);
+    let answers: Vec<Answered> = futures_util::stream::iter(ready.into_iter().map(|(index, r)| {
+        let (progress, consecutive, stopped) = (&progress, &consecutive, &stopped);
+        async move {
+            if stopped.load(Ordering::SeqCst) {
+                let reason =
+                    format!("not sent: the run stopped after {limit} consecutive transport errors");
+                return (index, r, Err(TransportError::NotSent(reason)));
+            }
+            let answer = target.send(&r.wire).await;
+            match &answer {
+                Ok(_) => consecutive.store(0, Ordering::SeqCst),
+                Err(_) => {
+                    if consecutive.fetch_add(1, Ordering::SeqCst) + 1 >= limit {
+                        stopped.store(true, Ordering::SeqCst);
+                    }
+                }
+            }
+            progress.tick(&r.case.id);
+            (index, r, answer)
+        }
+    }))
+    .buffered(config.concurrency.max(1))
+    .collect()
+    .await;
+    progress.finish();
+    let stop = stopped.load(Ordering::SeqCst).then(|| {
+        let last = answers
+            .iter()
+            .rev()
+            .find_map(|(_, _, a)| a.as_ref().err().filter(|e| !matches!(e, TransportError::NotSent(_))).map(ToString::to_string))
+            .unwrap_or_default();
+        let unsent = answers.iter().filter(|(_, _, a)| matches!(a, Err(TransportError::NotSent(_)))).count();
+        format!("stopped sending after {limit} consecutive transport errors (last: {last}); {unsent} cases were not sent")
+    });
+    (answers, stop)
+}
+
+async fn run_against(
+    config: &RunConfig,
+    endpoint: &str,
+    key: &Secret,
+    seed: u64,
+    run_id: &str,
+    embedded: bool,
+) -> Result<RunReport, RunError> {
+    let rate = config
+        .rate
+        .or_else(|| (!embedded && !Target::is_loopback(endpoint)).then_some(DEFAULT_RATE));
     let target = Target::new(
-        &endpoint,
+        endpoint,
         key.clone(),
         config.timeout,
         config.max_body,
-        &run_id,
+        run_id,
     )
-    .map_err(RunError::Config)?;
-    let cx = PlanContext {
-        embedded: embedded.is_some(),
-        services: config.services.clone(),
-        missing_service: config.missing_service,
-        allow_writes: config.allow_writes,
-        allow_suspend: config.allow_suspend,
-        run_id: run_id.clone(),
-    };
+    .map_err(RunError::Config)?
+    .with_rate(rate);
+    let cx = plan_context(config, embedded, run_id);
+    let Prepared {
+        ready,
+        skipped,
+        mut trees,
+        fixture_count,
+        probe_budget,
+    } = prepare(config, &cx, key.expose(), seed)?;
+    let mut results = skipped;
+    let (answers, stopped) = send_all(ready, &target, config).await;
 
-    let fixture_cases =
-        fixtures::load_dir(&config.fixtures).map_err(|e| RunError::Config(e.to_string()))?;
-    let property = properties::generate(
-        &PropertyContext {
-            cases: config.cases,
-            seed,
-            services: config.services.iter().map(|(id, _)| *id).collect(),
-            missing_service: config.missing_service,
-            allow_writes: cx.embedded || config.allow_writes,
-            allow_suspend: cx.embedded || config.allow_suspend,
-        },
-        &cx,
-    )
-    .map_err(RunError::Config)?;
-    let (property_cases, mut trees): (Vec<Case>, Vec<Option<Tree>>) = property
-        .into_iter()
-        .map(|PropertyCase { case, tree }| (case, Some(tree)))
-        .unzip();
-    let fixture_count = fixture_cases.len();
-    let all: Vec<Case> = fixture_cases.into_iter().chain(property_cases).collect();
-
-    let mut results: Vec<(usize, CheckResult)> = Vec::new();
-    let mut ready: Vec<(usize, Ready)> = Vec::new();
-    for (index, case) in all.into_iter().enumerate() {
-        match plan::plan(case, &cx, key.expose(), seed ^ index as u64) {
-            Planned::Send(r) => ready.push((index, *r)),
-            Planned::Skip(case, reason) => results.push((index, skipped(&case, reason))),
-        }
-    }
-
-    let progress = Progress::new(config.progress, ready.len());
-    let answers: Vec<(usize, Ready, Result<HttpAnswer, TransportError>)> =
-        futures_util::stream::iter(ready.into_iter().map(|(index, r)| {
-            let target = &target;
-            let progress = &progress;
-            async move {
-                let answer = target.send(&r.wire).await;
-                progress.tick(&r.case.id);
-                (index, r, answer)
-            }
-        }))
-        .buffered(config.concurrency.max(1))
-        .collect()
-        .await;
-    progress.finish();
-
-    let reached = answers.iter().any(|(_, _, a)| a.is_ok());
-    if !answers.is_empty()
-        && !reached
-        && answers
+    let sent: Vec<&Result<HttpAnswer, TransportError>> = answers
+        .iter()
+        .map(|(_, _, a)| a)
+        .filter(|a| !matches!(a, Err(TransportError::NotSent(_))))
+        .collect();
+    if !sent.is_empty()
+        && sent
             .iter()
-            .all(|(_, _, a)| matches!(a, Err(e) if e.is_unreachable()))
+            .all(|a| matches!(a, Err(e) if e.is_unreachable()))
     {
         let why = answers
             .iter()
             .find_map(|(_, _, a)| a.as_ref().err().map(ToString::to_string))
             .unwrap_or_default();
-        if let Some(e) = embedded {
-            let _ = e.server.shutdown().await;
-        }
         return Err(RunError::Unreachable(format!(
             "{endpoint}: {}",
             key.redact(&why)
         )));
     }
-
+    let mut notes = diagnose(&answers, endpoint);
+    let mut snapshot_outcomes = Vec::new();
     let mut successes: Vec<(String, u64, Option<ResolvedCreate>)> = Vec::new();
     for (index, ready, answer) in answers {
+        if let Err(TransportError::NotSent(reason)) = &answer {
+            results.push((index, skipped_result(&ready.case, reason.clone())));
+            continue;
+        }
         let mut verdict = judge::judge(&ready.case, &answer, config.profile);
+        if let (Some(snapshots), Ok(http), true) =
+            (&config.snapshots, &answer, index < fixture_count)
+        {
+            let content = snapshot::content(http, key, run_id);
+            match snapshots.check(&ready.case.id, &content) {
+                Ok(outcome) => snapshot_outcomes.push(outcome),
+                Err(e) => notes.push(format!(
+                    "cannot write snapshots in {}: {e}",
+                    snapshots.dir().display()
+                )),
+            }
+        }
         let mut ready = ready;
         // Transport matters (R-STATUS) do not depend on the request: nothing to shrink.
         let shrinkable =
             matches!(verdict.class, Class::Fail | Class::NonStrict) && verdict.rule != "R-STATUS";
-        if shrinkable && index >= fixture_count {
+        if shrinkable && index >= fixture_count && stopped.is_none() {
             if let Some(tree) = trees.get_mut(index - fixture_count).and_then(Option::take) {
-                let seed = seed ^ index as u64;
                 let found = shrink(
                     tree,
                     &ready.case,
@@ -258,7 +497,7 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
                     &cx,
                     &target,
                     config.profile,
-                    seed,
+                    seed ^ index as u64,
                 );
                 if let Some((shrunk, v, steps)) = found.await {
                     ready = shrunk;
@@ -273,33 +512,47 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
         if let Some(id) = verdict.report_id {
             successes.push((ready.case.id.clone(), id, ready.stored.clone()));
         }
-        let result = finish(
-            &ready.case,
-            &verdict,
-            &target,
-            &ready.wire,
-            answer.as_ref().ok(),
-        );
-        results.push((index, result));
+        results.push((
+            index,
+            finish(
+                &ready.case,
+                &verdict,
+                &target,
+                &ready.wire,
+                answer.as_ref().ok(),
+            ),
+        ));
     }
-
     results.sort_by_key(|(index, _)| *index);
-    let mut results: Vec<CheckResult> = results.into_iter().map(|(_, r)| r).collect();
-    results.extend(stateful(&config, &cx, &target, &successes).await);
-
+    let mut checks: Vec<CheckResult> = results.into_iter().map(|(_, r)| r).collect();
+    if stopped.is_none() {
+        checks.extend(stateful(config, &cx, &target, &successes, probe_budget).await);
+    }
+    if let Some(stop) = &stopped {
+        notes.push(stop.clone());
+    }
     let mut report = RunReport {
         tool: format!("amp-conformance {}", env!("CARGO_PKG_VERSION")),
-        target: if embedded.is_some() {
+        target: if embedded {
             format!("embedded reference server ({endpoint})")
         } else {
-            endpoint.clone()
+            endpoint.to_owned()
         },
         seed,
-        run_id,
+        run_id: run_id.to_owned(),
         profile: config.profile,
         strict: config.strict,
-        checks: results,
-        notes: Vec::new(),
+        checks,
+        notes,
+        snapshots: snapshot_outcomes
+            .into_iter()
+            .filter(|o| o.state != SnapshotState::Matched)
+            .collect(),
+        snapshot_dir: config
+            .snapshots
+            .as_ref()
+            .map(|s| s.dir().display().to_string()),
+        stopped,
         passed: false,
         seconds: 0.0,
     };
@@ -310,12 +563,94 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
             *text = key.redact(text);
         }
     }
-    report.settle();
-    if let Some(e) = embedded {
-        let _ = e.server.shutdown().await;
+    for note in &mut report.notes {
+        *note = key.redact(note);
     }
-    report.seconds = started.elapsed().as_secs_f64();
+    report.settle();
     Ok(report)
+}
+
+/// Run-level diagnostics, each said once: the reasons a whole run goes wrong at a real site.
+fn diagnose(answers: &[Answered], endpoint: &str) -> Vec<String> {
+    use crate::cases::Auth;
+    let mut notes = Vec::new();
+    let ok: Vec<(&Ready, &HttpAnswer)> = answers
+        .iter()
+        .filter_map(|(_, r, a)| a.as_ref().ok().map(|a| (r, a)))
+        .collect();
+    let authenticated: Vec<&HttpAnswer> = ok
+        .iter()
+        .filter(|(r, _)| {
+            matches!(&r.wire.auth, Auth::Valid)
+                || matches!(&r.wire.auth, Auth::ValidAs(n) if !n.contains('-'))
+        })
+        .map(|(_, a)| *a)
+        .collect();
+    let amp001 = |a: &&HttpAnswer| {
+        matches!(
+            judge::parse_answer(&a.body),
+            Ok(judge::Answer::Error(
+                amp_contract::ErrorCode::Unauthorized,
+                _
+            ))
+        )
+    };
+    if authenticated.len() >= 3 && authenticated.iter().all(amp001) {
+        notes.push(
+            "every authenticated request got AMP001. Is the API_ID right? A proxy may also drop it: nginx drops \
+             headers whose name contains `_` unless `underscores_in_headers on;` is set (and `ignore_invalid_headers` \
+             is on by default). Check with: curl -sS -H \"api_id: $AMP_API_ID\" --data 'action=create' URL \
+             (expect AMP003 or AMP002, not AMP001), and compare with a request sent to WHMCS directly."
+                .to_owned(),
+        );
+    }
+    if let Some((_, html)) = ok.iter().find(|(_, a)| {
+        a.content_type
+            .as_deref()
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"))
+            || String::from_utf8_lossy(&a.body[..a.body.len().min(512)])
+                .trim_start()
+                .starts_with('<')
+    }) {
+        let text = String::from_utf8_lossy(&html.body[..html.body.len().min(4096)]).into_owned();
+        let first: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(3)
+            .collect();
+        notes.push(format!(
+            "the target answered HTML (HTTP {}), which looks like a PHP error page or a web server's page, not \
+             the API's JSON. First lines: {}",
+            html.status,
+            first.join(" | ")
+        ));
+    }
+    let not_found = ok.iter().filter(|(_, a)| a.status == 404).count();
+    if not_found > 0 && not_found * 2 >= ok.len() {
+        let path = reqwest::Url::parse(endpoint)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        notes.push(format!(
+            "{not_found} of {} answers were HTTP 404 for the path {path}: is the endpoint right? Real installations \
+             serve {}",
+            ok.len(),
+            server::API_PATH
+        ));
+    }
+    let mut steps: Vec<String> = answers
+        .iter()
+        .filter_map(|(_, _, a)| match a {
+            Err(TransportError::Connect { step, detail }) => {
+                Some(format!("{step} failed for {endpoint}: {detail}"))
+            }
+            _ => None,
+        })
+        .collect();
+    steps.sort();
+    steps.dedup();
+    notes.extend(steps.into_iter().take(3));
+    notes
 }
 
 fn origin_text(case: &Case) -> String {
@@ -326,7 +661,7 @@ fn origin_text(case: &Case) -> String {
     }
 }
 
-fn skipped(case: &Case, reason: String) -> CheckResult {
+fn skipped_result(case: &Case, reason: String) -> CheckResult {
     CheckResult {
         id: case.id.clone(),
         rule: case.rule().to_owned(),
@@ -461,6 +796,7 @@ async fn stateful(
     cx: &PlanContext,
     target: &Target,
     successes: &[(String, u64, Option<ResolvedCreate>)],
+    probes: usize,
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
     // R-IDS: creates sent one at a time must get strictly increasing ids.
@@ -493,9 +829,9 @@ async fn stateful(
     let mut ids = Vec::new();
     let mut sequence_problem = None;
     match plan::plan(probe.clone(), cx, target.key().expose(), 0) {
-        Planned::Skip(case, reason) => out.push(skipped(&case, reason)),
+        Planned::Skip(case, reason) => out.push(skipped_result(&case, reason)),
         Planned::Send(ready) => {
-            for _ in 0..IDS_PROBES {
+            for _ in 0..probes {
                 match target.send(&ready.wire).await {
                     Ok(answer) => match judge::parse_answer(&answer.body) {
                         Ok(judge::Answer::Success(id)) => ids.push(id),

@@ -20,14 +20,19 @@ impl Secret {
         &self.0
     }
 
-    /// Replaces every occurrence of the key in `text` with `$AMP_API_ID`.
+    /// Replaces every occurrence of the key in `text` with `$AMP_API_ID`. Keys shorter than
+    /// [`Secret::MIN_REDACTED`] are left alone: such a key cannot be told from ordinary text
+    /// (the CLI warns about it).
     pub fn redact(&self, text: &str) -> String {
-        if self.0.is_empty() {
+        if self.0.len() < Self::MIN_REDACTED {
             text.to_owned()
         } else {
             text.replace(&self.0, "$AMP_API_ID")
         }
     }
+
+    /// Shortest key that output is scrubbed of.
+    pub const MIN_REDACTED: usize = 4;
 }
 
 impl std::fmt::Debug for Secret {
@@ -52,15 +57,24 @@ pub struct HttpAnswer {
 /// Why no usable HTTP answer came (outcome class `ERROR`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
-    /// The connection could not be made (refused, DNS, TLS).
-    #[error("could not connect: {0}")]
-    Connect(String),
+    /// The connection could not be made; `step` says where it failed (DNS lookup, TCP
+    /// connect, TLS handshake).
+    #[error("{step} failed: {detail}")]
+    Connect {
+        /// Which step failed.
+        step: &'static str,
+        /// What the client said.
+        detail: String,
+    },
     /// No complete answer within the timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The answer's body exceeds the cap.
     #[error("response body larger than the {0}-byte limit")]
     TooLarge(usize),
+    /// Not sent: the run stopped sending (the reason says why).
+    #[error("{0}")]
+    NotSent(String),
     /// Anything else: reset mid-answer, malformed HTTP.
     #[error("{0}")]
     Broken(String),
@@ -69,7 +83,7 @@ pub enum TransportError {
 impl TransportError {
     /// Whether nothing reached the target (for exit code 3).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, Self::Connect(_))
+        matches!(self, Self::Connect { .. })
     }
 }
 
@@ -83,6 +97,36 @@ pub struct Target {
     timeout: Duration,
     max_body: usize,
     marker: String,
+    pacer: Option<std::sync::Arc<Pacer>>,
+}
+
+/// Spaces requests evenly: at most `rate` per second across every task (CONTRACT.md §6).
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    /// A pacer for `rate` requests per second.
+    pub fn new(rate: f64) -> Self {
+        Self {
+            interval: Duration::from_secs_f64(1.0 / rate.max(0.001)),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for the next free slot.
+    pub async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = tokio::time::Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
 }
 
 /// The header that names the kit and the run on every request (CONTRACT.md §6).
@@ -132,7 +176,56 @@ impl Target {
             timeout,
             max_body,
             marker: format!("amp-conformance/{} run={run_id}", env!("CARGO_PKG_VERSION")),
+            pacer: None,
         })
+    }
+
+    /// Limits the rate to `rate` requests per second (`None`: no limit).
+    pub fn with_rate(mut self, rate: Option<f64>) -> Self {
+        self.pacer = rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map(|r| std::sync::Arc::new(Pacer::new(r)));
+        self
+    }
+
+    /// Whether the endpoint's host is on this machine (no default rate limit then).
+    pub fn is_loopback(endpoint: &str) -> bool {
+        let Ok(url) = reqwest::Url::parse(endpoint) else {
+            return false;
+        };
+        let host = url
+            .host_str()
+            .unwrap_or("")
+            .trim_matches(|c| c == '[' || c == ']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The host part, for naming a snapshot directory.
+    pub fn host_label(endpoint: &str) -> String {
+        let Ok(url) = reqwest::Url::parse(endpoint) else {
+            return "target".to_owned();
+        };
+        let host = url
+            .host_str()
+            .unwrap_or("target")
+            .trim_matches(|c| c == '[' || c == ']');
+        let label = match url.port() {
+            Some(port) => format!("{host}_{port}"),
+            None => host.to_owned(),
+        };
+        label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
     }
 
     /// The endpoint URL.
@@ -156,6 +249,9 @@ impl Target {
 
     /// Sends one request and reads at most the capped body.
     pub async fn send(&self, request: &WireRequest) -> Result<HttpAnswer, TransportError> {
+        if let Some(pacer) = &self.pacer {
+            pacer.wait().await;
+        }
         let started = Instant::now();
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| TransportError::Broken(format!("invalid method {:?}", request.method)))?;
@@ -238,7 +334,29 @@ fn classify(err: &reqwest::Error, timeout: Duration) -> TransportError {
     if err.is_timeout() {
         TransportError::Timeout(timeout)
     } else if err.is_connect() {
-        TransportError::Connect(describe(err))
+        // The innermost cause says what happened ("Connection refused"); the outer layers
+        // only repeat the URL.
+        let mut detail = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(inner) = source {
+            detail = inner.to_string();
+            source = inner.source();
+        }
+        let lower = detail.to_ascii_lowercase();
+        let step = if ["dns", "lookup", "resolve", "name or service"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            "DNS lookup"
+        } else if ["tls", "certificate", "handshake", "rustls"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            "TLS handshake"
+        } else {
+            "TCP connect"
+        };
+        TransportError::Connect { step, detail }
     } else {
         TransportError::Broken(describe(err))
     }

@@ -151,7 +151,7 @@ async fn against_a_target_without_allow_writes_creates_nothing_and_says_which_fl
                 "--seed",
                 "3",
             ])
-            .args(["--format", "json", "--output", "-"])
+            .args(["--format", "json", "--output", "-", "--no-snapshots"])
             .env("AMP_API_ID", KEY)
             .output()
             .expect("run")

@@ -14,6 +14,7 @@ use amp_conformance::plan::{PlanContext, Planned, plan};
 use amp_conformance::report::Format;
 use amp_conformance::rules::RULES;
 use amp_conformance::runner::{RunConfig, run};
+use amp_conformance::snapshot::Snapshots;
 use amp_conformance::target::Secret;
 use support::{KEY, registry, workspace};
 
@@ -46,7 +47,18 @@ fn context() -> PlanContext {
 async fn every_check_passes_strict_against_the_reference_server() {
     let mut config = embedded(7);
     config.strict = true;
+    // The committed snapshots of the reference server's fixture answers must match.
+    config.snapshots = Some(Snapshots::new(
+        workspace().join("fixtures/snapshots/reference"),
+        false,
+        false,
+    ));
     let report = run(config).await.expect("run");
+    assert!(
+        report.snapshots.is_empty(),
+        "snapshots differ: {:#?}",
+        report.snapshots
+    );
     let findings: Vec<_> = report
         .checks
         .iter()

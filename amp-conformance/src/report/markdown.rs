@@ -30,6 +30,12 @@ pub fn render(report: &RunReport) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "\n> {}", cell(note));
     }
+    if !report.snapshots.is_empty() {
+        let _ = writeln!(out, "\n## Snapshots\n");
+        for s in &report.snapshots {
+            let _ = writeln!(out, "- {:?}: `{}` ({})", s.state, s.id, s.path);
+        }
+    }
     let findings: Vec<_> = report
         .checks
         .iter()

@@ -75,6 +75,12 @@ pub struct RunReport {
     pub checks: Vec<CheckResult>,
     /// Run-level notes (diagnostics, stopped sending, ...).
     pub notes: Vec<String>,
+    /// Snapshots that are new, changed or were accepted (matched ones are not listed).
+    pub snapshots: Vec<crate::snapshot::SnapshotOutcome>,
+    /// The snapshot directory, when snapshots were checked.
+    pub snapshot_dir: Option<String>,
+    /// Why the run stopped sending before the end, if it did (exit code 3).
+    pub stopped: Option<String>,
     /// Whether the run passed.
     pub passed: bool,
     /// Seconds the run took.
@@ -103,7 +109,14 @@ impl RunReport {
 
     /// Recomputes `passed`.
     pub fn settle(&mut self) {
-        self.passed = !self.checks.iter().any(|c| c.fails(self.strict));
+        use crate::snapshot::SnapshotState;
+        let snapshots_differ = self
+            .snapshots
+            .iter()
+            .any(|s| matches!(s.state, SnapshotState::New | SnapshotState::Changed));
+        self.passed = !self.checks.iter().any(|c| c.fails(self.strict))
+            && !snapshots_differ
+            && self.stopped.is_none();
     }
 }
 

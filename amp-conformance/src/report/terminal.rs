@@ -82,6 +82,34 @@ pub fn write(
     for note in &report.notes {
         writeln!(out, "note: {note}")?;
     }
+    if !report.snapshots.is_empty() {
+        use crate::snapshot::SnapshotState;
+        let differ = |s: &&crate::snapshot::SnapshotOutcome| {
+            matches!(s.state, SnapshotState::New | SnapshotState::Changed)
+        };
+        for s in report.snapshots.iter().filter(differ) {
+            writeln!(out, "snapshot {:?}: {} ({})", s.state, s.id, s.path)?;
+        }
+        let accepted = report
+            .snapshots
+            .iter()
+            .filter(|s| s.state == SnapshotState::Accepted)
+            .count();
+        if accepted > 0 {
+            writeln!(out, "{accepted} snapshots accepted")?;
+        }
+        if let Some(dir) = report
+            .snapshot_dir
+            .as_deref()
+            .filter(|_| report.snapshots.iter().any(|s| differ(&s)))
+        {
+            writeln!(
+                out,
+                "snapshots differ: review with `cargo insta review --workspace-root {dir}` \
+                 (cargo install cargo-insta), or accept all with --update-snapshots"
+            )?;
+        }
+    }
     writeln!(out, "target: {}", report.target)?;
     writeln!(
         out,
