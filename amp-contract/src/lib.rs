@@ -19,6 +19,10 @@
 extern crate self as amp_contract;
 
 pub mod action;
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod create;
 pub mod envelope;
 pub mod error;
