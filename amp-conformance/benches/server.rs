@@ -48,8 +48,9 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// The ceiling: hyper answering a constant JSON body, nothing else.
-async fn start_ceiling() -> SocketAddr {
+/// The ceiling: hyper answering a constant JSON body, nothing else. With `read_body`, it first
+/// reads the request body (as any server that parses parameters must).
+async fn start_ceiling(read_body: bool) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -58,14 +59,19 @@ async fn start_ceiling() -> SocketAddr {
                 continue;
             };
             tokio::spawn(async move {
-                let service = service_fn(|_request| async {
-                    Ok::<_, Infallible>(
-                        hyper::Response::builder()
-                            .header(hyper::header::CONTENT_TYPE, "application/json")
-                            .body(Full::new(Bytes::from_static(CEILING_ANSWER.as_bytes())))
-                            .unwrap(),
-                    )
-                });
+                let service = service_fn(
+                    move |request: hyper::Request<hyper::body::Incoming>| async move {
+                        if read_body {
+                            let _ = http_body_util::BodyExt::collect(request.into_body()).await;
+                        }
+                        Ok::<_, Infallible>(
+                            hyper::Response::builder()
+                                .header(hyper::header::CONTENT_TYPE, "application/json")
+                                .body(Full::new(Bytes::from_static(CEILING_ANSWER.as_bytes())))
+                                .unwrap(),
+                        )
+                    },
+                );
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -126,9 +132,23 @@ fn script(target: &Target) -> std::path::PathBuf {
     path
 }
 
-/// Runs wrk against one target and returns its requests per second.
-fn measure(target: &Target, secs: u64, threads: u64, connections: u64) -> f64 {
+/// CPU time this process (the servers) has used so far, in seconds (Linux `/proc/self/stat`).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    ticks / 100.0 // USER_HZ
+}
+
+/// Runs wrk against one target and returns its requests per second and the servers' CPU
+/// time per request in microseconds.
+fn measure(target: &Target, secs: u64, threads: u64, connections: u64) -> (f64, f64) {
     let script = script(target);
+    let cpu_before = cpu_seconds();
     let output = Command::new("wrk")
         .arg(format!("-t{threads}"))
         .arg(format!("-c{connections}"))
@@ -140,6 +160,7 @@ fn measure(target: &Target, secs: u64, threads: u64, connections: u64) -> f64 {
         .unwrap_or_else(|e| {
             panic!("cannot run wrk ({e}); install it with `apt-get install -y wrk`")
         });
+    let cpu = cpu_seconds() - cpu_before;
     let _ = std::fs::remove_file(&script);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "wrk failed: {text}");
@@ -148,10 +169,17 @@ fn measure(target: &Target, secs: u64, threads: u64, connections: u64) -> f64 {
         "{}: errors under load:\n{text}",
         target.name
     );
-    text.lines()
+    let requests: f64 = text
+        .lines()
+        .find_map(|line| line.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count in wrk output:\n{text}"));
+    let rps = text
+        .lines()
         .find_map(|line| line.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk output:\n{text}"))
+        .unwrap_or_else(|| panic!("no Requests/sec in wrk output:\n{text}"));
+    (rps, cpu * 1e6 / requests.max(1.0))
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -165,23 +193,37 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    // As `amp-conformance serve` logs by default (info), but into a sink.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .with_writer(std::io::sink)
-        .try_init();
+    // As `amp-conformance serve` logs by default (info), but into a sink; AMP_BENCH_LOG=off
+    // measures without a subscriber.
+    let log = std::env::var("AMP_BENCH_LOG").unwrap_or_else(|_| "info".to_owned());
+    if log != "off" {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(log))
+            .with_writer(std::io::sink)
+            .try_init();
+    }
 
-    let (server, ceiling) = runtime.block_on(async {
+    let (server, ceiling, ceiling_body) = runtime.block_on(async {
         let config = ServerConfig::new(
             ApiIds::from_list(KEY),
             Registry::from_file(Path::new(SERVICES)).unwrap(),
         );
-        (start_local(config).await.unwrap(), start_ceiling().await)
+        (
+            start_local(config).await.unwrap(),
+            start_ceiling(false).await,
+            start_ceiling(true).await,
+        )
     });
     let targets = [
         Target {
             name: "ceiling",
             url: format!("http://{ceiling}{API_PATH}"),
+            api_id: Some(KEY),
+            expect: CEILING_ANSWER,
+        },
+        Target {
+            name: "hyper+body",
+            url: format!("http://{ceiling_body}{API_PATH}"),
             api_id: Some(KEY),
             expect: CEILING_ANSWER,
         },
@@ -215,20 +257,40 @@ fn main() {
         runtime.metrics().num_workers()
     );
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    let mut cpu_results: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    // AMP_BENCH_ONLY=create measures one target (for profiling).
+    let only = std::env::var("AMP_BENCH_ONLY").ok();
     for round in 1..=rounds {
-        for (target, result) in targets.iter().zip(&mut results) {
-            let rps = measure(target, secs, threads, connections);
-            println!("round {round}: {:<8} {rps:>10.0} req/s", target.name);
+        for ((target, result), cpu_result) in targets.iter().zip(&mut results).zip(&mut cpu_results)
+        {
+            if only.as_deref().is_some_and(|name| name != target.name) {
+                result.push(f64::NAN);
+                cpu_result.push(f64::NAN);
+                continue;
+            }
+            let (rps, cpu_us) = measure(target, secs, threads, connections);
+            println!(
+                "round {round}: {:<8} {rps:>10.0} req/s {cpu_us:>6.1} µs server CPU/request",
+                target.name
+            );
             result.push(rps);
+            cpu_result.push(cpu_us);
         }
     }
     let medians: Vec<f64> = results.iter_mut().map(|r| median(r)).collect();
+    let cpu_medians: Vec<f64> = cpu_results.iter_mut().map(|r| median(r)).collect();
     let ceiling_rps = medians[0];
     println!();
-    println!("| target | req/s (median of {rounds}) | ratio to ceiling |");
-    println!("|---|---|---|");
-    for (target, rps) in targets.iter().zip(&medians) {
-        println!("| {} | {rps:.0} | {:.2}x |", target.name, rps / ceiling_rps);
+    println!(
+        "| target | req/s (median of {rounds}) | ratio to ceiling | server CPU µs/request (median) |"
+    );
+    println!("|---|---|---|---|");
+    for ((target, rps), cpu_us) in targets.iter().zip(&medians).zip(&cpu_medians) {
+        println!(
+            "| {} | {rps:.0} | {:.2}x | {cpu_us:.1} |",
+            target.name,
+            rps / ceiling_rps
+        );
     }
     println!(
         "stored reports: {} (one per successful create)",
