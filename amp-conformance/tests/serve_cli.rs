@@ -215,6 +215,13 @@ fn serve_answers_then_exits_0_on_sigterm_and_never_logs_api_id() {
     assert_eq!(status, 401);
     let (status, _) = http(addr, "GET", "/elsewhere", Some(SECRET), "");
     assert_eq!(status, 404);
+    // A client that puts its identifier in the query string by mistake: not logged either.
+    let misplaced = format!("{API_PATH}?API_ID={SECRET}&api_id={WRONG}");
+    let (status, body) = http(addr, "POST", &misplaced, None, "action=create");
+    assert_eq!(
+        (status, json(&body)["error_code"].as_str()),
+        (200, Some("AMP001"))
+    );
 
     let (exit, stdout, stderr) = stop(running, "TERM");
     assert_eq!(exit.code(), Some(0), "graceful exit; stderr: {stderr}");

@@ -57,8 +57,18 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> Router {
             http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        // The default span records method, URI and version; never headers, so never API_ID.
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of one request: method and path only. Never headers (so never `API_ID`), and never
+/// the query string, where a misconfigured client may have put its identifier (`?API_ID=…`);
+/// the default span records the whole URI.
+fn request_span(request: &http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
 }
 
 /// A server running in this process.
