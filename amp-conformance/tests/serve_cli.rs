@@ -343,3 +343,19 @@ fn serve_on_a_taken_port_exits_2() {
     );
     assert!(stderr.contains(&addr.to_string()), "{stderr}");
 }
+
+#[test]
+fn serve_handles_a_signal_sent_as_soon_as_it_is_ready() {
+    // The readiness line is printed only once the handlers are installed: a signal sent at
+    // once still ends the process gracefully (exit 0), never by the default action.
+    for (round, name) in ["TERM", "INT"].iter().cycle().take(10).enumerate() {
+        let mut command = serve();
+        command
+            .env("AMP_API_ID", SECRET)
+            .arg("--services")
+            .arg(SERVICES);
+        let running = start(command);
+        let (exit, _, stderr) = stop(running, name);
+        assert_eq!(exit.code(), Some(0), "round {round}, SIG{name}: {stderr}");
+    }
+}
