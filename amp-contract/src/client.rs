@@ -115,6 +115,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     max_response_bytes: usize,
     user_agent: String,
+    no_proxy: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -126,6 +127,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("user_agent", &self.user_agent)
+            .field("no_proxy", &self.no_proxy)
             .finish()
     }
 }
@@ -157,6 +159,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Ignores the proxy settings of the environment (`HTTP_PROXY`, `HTTPS_PROXY`, …), which
+    /// are honoured by default.
+    pub fn no_proxy(mut self) -> Self {
+        self.no_proxy = true;
+        self
+    }
+
     /// Checks the settings and builds the client.
     ///
     /// Fails with [`ClientError::InvalidEndpoint`] unless the endpoint is an absolute `http` or
@@ -179,11 +188,15 @@ impl ClientBuilder {
                 user_agent: self.user_agent.clone(),
             })?;
         let api_id = ApiId::new(self.api_id)?;
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             // A redirect would carry the API_ID header to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
+            .connect_timeout(self.connect_timeout);
+        if self.no_proxy {
+            http = http.no_proxy();
+        }
+        let http = http
             .build()
             .map_err(|source| ClientError::Setup { source })?;
         Ok(Client {
@@ -384,6 +397,7 @@ impl ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             user_agent: concat!("amp-contract/", env!("CARGO_PKG_VERSION")).to_owned(),
+            no_proxy: false,
         }
     }
 }

@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use amp_contract::envelope::{self, BODY_LIMIT, Body as EnvelopeBody, Request};
-use amp_contract::{ApiResponse, envelope::ApiIds};
-use axum::body::Body;
+use amp_contract::ApiResponse;
+use amp_contract::axum::{EnvelopeRejection, EnvelopeState};
+use amp_contract::envelope::{self, Accepted, ApiIds};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 
 use super::{Registry, Store};
 
@@ -34,78 +33,27 @@ fn json(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Most bytes read and thrown away after the limit, so that a client still sending an
-/// oversize body can read its 413 instead of a reset connection.
-const DRAIN_LIMIT: usize = 16 * BODY_LIMIT;
+/// The envelope's credential check and service lookup, for the extractor.
+impl EnvelopeState for AppState {
+    type Credentials = ApiIds;
+    type Services = Registry;
 
-/// Reads at most [`BODY_LIMIT`] bytes; more is `None`, never buffered.
-async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Option<bytes::Bytes>, Response> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-        drain(body).await;
-        return Ok(None);
+    fn credentials(&self) -> &ApiIds {
+        &self.api_ids
     }
-    let mut body = body;
-    let mut collected = bytes::BytesMut::new();
-    loop {
-        match body.frame().await {
-            None => return Ok(Some(collected.freeze())),
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    if collected.len() + data.len() > BODY_LIMIT {
-                        drop(collected);
-                        drain(body).await;
-                        return Ok(None);
-                    }
-                    collected.extend_from_slice(data);
-                }
-            }
-            Some(Err(_)) => {
-                // The client stopped mid-body: framing is broken, the HTTP layer's 4xx.
-                return Err(json(
-                    StatusCode::BAD_REQUEST,
-                    r#"{"status":"error","error_description":"The request body could not be read."}"#
-                        .to_owned(),
-                ));
-            }
-        }
+
+    fn services(&self) -> &Registry {
+        &self.registry
     }
 }
 
-async fn drain(mut body: Body) {
-    let mut seen = 0usize;
-    while seen < DRAIN_LIMIT {
-        match body.frame().await {
-            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
-            _ => break,
-        }
-    }
-}
-
-/// The API endpoint: every method, every content type; the envelope decides.
+/// The API endpoint: every method, every content type; the envelope (run by the extractor,
+/// body limit included) decides.
 pub(super) async fn api(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Body,
+    accepted: Result<Accepted, EnvelopeRejection>,
 ) -> Response {
-    let bytes = match read_limited(&headers, body).await {
-        Ok(bytes) => bytes,
-        Err(response) => return response,
-    };
-    let body = match &bytes {
-        Some(bytes) => EnvelopeBody::Complete(bytes),
-        None => EnvelopeBody::TooLarge,
-    };
-    let request = Request {
-        method: &method,
-        headers: &headers,
-        body,
-    };
-    match envelope::handle(&request, &state.api_ids, &state.registry) {
+    match accepted {
         Ok(accepted) => {
             let report_id = state.store.insert(accepted.resolved);
             tracing::info!(
@@ -113,12 +61,13 @@ pub(super) async fn api(
                 service_id = accepted.action.service_id,
                 "report created"
             );
-            json(StatusCode::OK, ApiResponse::Success { report_id }.to_json())
+            ApiResponse::Success { report_id }.into_response()
         }
-        Err(rejection) => {
+        Err(EnvelopeRejection::Refused(rejection)) => {
             tracing::info!(code = %rejection.error.code, rule = rejection.rule, "request rejected");
-            json(rejection.status, rejection.response().to_json())
+            rejection.into_response()
         }
+        Err(unreadable) => unreadable.into_response(),
     }
 }
 
