@@ -277,17 +277,23 @@ macro_rules! integer_value {
 }
 integer_value!(u16, u32, u64);
 
+/// The spellings PHP's `FILTER_VALIDATE_BOOLEAN` reads as true, compared case-insensitively
+/// after trimming (R-BOOL).
+pub const BOOLEAN_TRUE: &[&str] = &["1", "true", "on", "yes"];
+
+/// The spellings PHP's `FILTER_VALIDATE_BOOLEAN` reads as false, compared case-insensitively
+/// after trimming (R-BOOL).
+pub const BOOLEAN_FALSE: &[&str] = &["0", "false", "off", "no"];
+
 impl AmpValue for bool {
     const KIND: Kind = Kind::Boolean;
 
     /// PHP's `FILTER_VALIDATE_BOOLEAN` with `FILTER_NULL_ON_FAILURE` (R-BOOL).
     fn parse_value(s: &str, _meta: &FieldMeta) -> Result<Self, Problem> {
-        const TRUE: [&str; 4] = ["1", "true", "on", "yes"];
-        const FALSE: [&str; 4] = ["0", "false", "off", "no"];
         let s = php_trim(s);
-        if TRUE.iter().any(|t| t.eq_ignore_ascii_case(s)) {
+        if BOOLEAN_TRUE.iter().any(|t| t.eq_ignore_ascii_case(s)) {
             Ok(true)
-        } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(s)) {
+        } else if BOOLEAN_FALSE.iter().any(|f| f.eq_ignore_ascii_case(s)) {
             Ok(false)
         } else {
             Err(Problem::NotABoolean)
