@@ -1449,3 +1449,46 @@ async fn shutdown_finishes_and_stops_accepting() {
     s.server.shutdown().await.unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn request_timeout_is_408_json_for_a_body_that_never_arrives() {
+    // D-NO-5XX: a client that stops sending mid-body gets a JSON 408 once the per-request
+    // timeout passes (1 s here), not a hung connection or a 5xx.
+    let mut config = config();
+    config.request_timeout = Duration::from_secs(1);
+    let server = start_local(config).await.unwrap();
+    let request = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\napi_id: {KEY}\r\nContent-Type: {FORM}\r\n\
+         Content-Length: 100\r\n\r\naction=create",
+        amp_conformance::server::API_PATH
+    );
+    let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // Read until the whole JSON body is in (at most 30 reads, each bounded).
+    let mut answer = String::new();
+    for _ in 0..30 {
+        let mut chunk = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk))
+            .await
+            .expect("answered within the bound")
+            .unwrap();
+        answer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        let complete = answer
+            .split_once("\r\n\r\n")
+            .is_some_and(|(_, body)| serde_json::from_str::<Value>(body).is_ok());
+        if n == 0 || complete {
+            break;
+        }
+    }
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{answer}"
+    );
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    let json: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["status"], "error");
+    assert_eq!(server.state().store.len(), 0);
+}
