@@ -134,7 +134,7 @@ pub struct RunArgs {
     /// Print the planned requests as curl commands and send nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Snapshot directory for the fixture answers (default fixtures/snapshots/<host>).
+    /// Snapshot directory for the fixture answers (default `fixtures/snapshots/<host>`).
     #[arg(long, value_name = "DIR", conflicts_with = "no_snapshots")]
     snapshots: Option<PathBuf>,
     /// Accept new and changed snapshots.

@@ -5,8 +5,8 @@
 //! serialisation, field metadata and proptest strategies (through `amp_contract`'s runtime).
 //! `#[derive(AmpEnum)]` gives a fieldless enum its wire spellings.
 //!
-//! The pipeline is syntax ([`attr`]) → model ([`model`]) → checks ([`check`]) → code
-//! ([`expand`]); every attribute error is collected ([`ctxt`]) and reported at once, beside a
+//! The pipeline is syntax (`attr`) → model (`model`) → checks (`check`) → code
+//! (`expand`); every attribute error is collected (`ctxt`) and reported at once, beside a
 //! stub implementation so that the user sees the real mistake and not a cascade.
 //!
 //! ```
