@@ -138,25 +138,77 @@ fn kind_of(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Says what a non-JSON body looks like, with its first line.
+/// Says what a non-JSON body looks like, with its first line: empty, not UTF-8, HTML (its
+/// first line of text, tags removed), malformed JSON (where it breaks), or other text.
 pub fn not_json(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let first: String = first.chars().take(120).collect();
-    let looks = if text.trim_start().starts_with('<') {
-        "HTML"
-    } else {
-        "text"
-    };
     if body.is_empty() {
-        "an empty body, not JSON".to_owned()
-    } else {
-        format!("{looks}, not JSON: {first:?}")
+        return "an empty body, not JSON".to_owned();
     }
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => {
+            return format!(
+                "{} bytes that are not UTF-8 (an invalid byte at offset {}), not JSON: {:?}",
+                body.len(),
+                e.valid_up_to(),
+                first_line(&String::from_utf8_lossy(body))
+            );
+        }
+    };
+    let start = text.trim_start();
+    if start.starts_with('<') {
+        return format!("HTML, not JSON: {:?}", first_line(&strip_tags(text)));
+    }
+    if start.starts_with('{') || start.starts_with('[') {
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
+            return format!("malformed JSON ({e}): {:?}", first_line(text));
+        }
+    }
+    format!("text, not JSON: {:?}", first_line(text))
+}
+
+/// The first non-empty line, whitespace collapsed, at most 120 characters.
+fn first_line(text: &str) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    line.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(120)
+        .collect()
+}
+
+/// The text of an HTML page: tags removed, line breaks kept.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len().min(4096));
+    let mut in_tag = false;
+    for c in html.chars().take(64 * 1024) {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// What a redirect answer says, and why it is a finding: where it points (redirects are never
+/// followed).
+fn redirect(answer: &HttpAnswer) -> Option<(String, String)> {
+    if !(300..400).contains(&answer.status) {
+        return None;
+    }
+    let to = match &answer.location {
+        Some(location) => format!("to {}", location.chars().take(200).collect::<String>()),
+        None => "without a Location".to_owned(),
+    };
+    Some((
+        format!("HTTP {} redirect {to}", answer.status),
+        "a redirect instead of the API's JSON; redirects are not followed (a redirected POST is \
+         re-sent as a GET without its body): point --target at the final URL"
+            .to_owned(),
+    ))
 }
 
 /// Whether `description` names `param` as a word.
@@ -198,7 +250,10 @@ pub fn judge(
         Ok(answer) => answer,
     };
     if answer.status >= 500 {
-        let what = parse_answer(&answer.body).map_or_else(|(_, w)| w, |p| summary(answer, &p));
+        let what = parse_answer(&answer.body).map_or_else(
+            |(_, w)| format!("HTTP {} {w}", answer.status),
+            |p| summary(answer, &p),
+        );
         return verdict(
             Class::Fail,
             "D-NO-5XX",
@@ -209,7 +264,8 @@ pub fn judge(
     let parsed = match parse_answer(&answer.body) {
         Ok(parsed) => parsed,
         Err((rule, what)) => {
-            let actual = format!("HTTP {} {what}", answer.status);
+            let (actual, what) = redirect(answer)
+                .unwrap_or_else(|| (format!("HTTP {} {what}", answer.status), what));
             if matches!(case.expect, Expectation::Info) {
                 return verdict(Class::Info, case.rule(), String::new(), actual);
             }

@@ -563,7 +563,7 @@ async fn run_against(
             *text = key.redact(text);
         }
     }
-    for note in &mut report.notes {
+    for note in report.notes.iter_mut().chain(report.stopped.as_mut()) {
         *note = key.redact(note);
     }
     report.settle();
@@ -624,6 +624,26 @@ fn diagnose(answers: &[Answered], endpoint: &str) -> Vec<String> {
              the API's JSON. First lines: {}",
             html.status,
             first.join(" | ")
+        ));
+    }
+    if let Some((_, moved)) = ok.iter().find(|(_, a)| (300..400).contains(&a.status)) {
+        let count = ok
+            .iter()
+            .filter(|(_, a)| (300..400).contains(&a.status))
+            .count();
+        let to: String = moved
+            .location
+            .as_deref()
+            .unwrap_or("nowhere (no Location header)")
+            .chars()
+            .take(200)
+            .collect();
+        notes.push(format!(
+            "{count} of {} answers were redirects (HTTP {} to {to}); the kit does not follow them, since a \
+             redirected POST is re-sent as a GET without its body. Pass the final URL as --target (often https:// \
+             instead of http://, or another host name).",
+            ok.len(),
+            moved.status
         ));
     }
     let not_found = ok.iter().filter(|(_, a)| a.status == 404).count();

@@ -50,6 +50,8 @@ pub struct HttpAnswer {
     pub content_type: Option<String>,
     /// Body bytes (at most the cap).
     pub body: Vec<u8>,
+    /// `Location`, if any (redirects are not followed).
+    pub location: Option<String>,
     /// Time to the end of the body.
     pub elapsed: Duration,
 }
@@ -69,6 +71,12 @@ pub enum TransportError {
     /// No complete answer within the timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The status and headers came, but not the whole body within the timeout (a target
+    /// that hangs or drip-feeds the body).
+    #[error(
+        "the body did not complete within {0:?} (the status line and headers came, then the answer stalled)"
+    )]
+    BodyTimeout(Duration),
     /// The answer's body exceeds the cap.
     #[error("response body larger than the {0}-byte limit")]
     TooLarge(usize),
@@ -271,17 +279,23 @@ impl Target {
         for (name, value) in auth.iter().chain(&request.headers) {
             builder = builder.header(name.as_str(), value.as_str());
         }
+        let headers_came = std::sync::atomic::AtomicBool::new(false);
         let send = async {
             let mut response = builder
                 .send()
                 .await
                 .map_err(|e| classify(&e, self.timeout))?;
+            headers_came.store(true, std::sync::atomic::Ordering::SeqCst);
             let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let content_type = header(reqwest::header::CONTENT_TYPE);
+            let location = header(reqwest::header::LOCATION);
             if response
                 .content_length()
                 .is_some_and(|n| n > self.max_body as u64)
@@ -289,10 +303,18 @@ impl Target {
                 return Err(TransportError::TooLarge(self.max_body));
             }
             let mut body = Vec::new();
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| classify(&e, self.timeout))?
+            while let Some(chunk) =
+                response
+                    .chunk()
+                    .await
+                    .map_err(|e| match classify(&e, self.timeout) {
+                        TransportError::Timeout(d) => TransportError::BodyTimeout(d),
+                        TransportError::Broken(_) => TransportError::Broken(format!(
+                            "the answer broke off in the body (HTTP {status}): {}",
+                            innermost(&e)
+                        )),
+                        other => other,
+                    })?
             {
                 if body.len() + chunk.len() > self.max_body {
                     return Err(TransportError::TooLarge(self.max_body));
@@ -303,12 +325,16 @@ impl Target {
                 status,
                 content_type,
                 body,
+                location,
                 elapsed: started.elapsed(),
             })
         };
         // reqwest's timeout covers the whole exchange; this outer one also bounds a drip-fed body.
         match tokio::time::timeout(self.timeout + Duration::from_millis(500), send).await {
             Ok(result) => result,
+            Err(_) if headers_came.load(std::sync::atomic::Ordering::SeqCst) => {
+                Err(TransportError::BodyTimeout(self.timeout))
+            }
             Err(_) => Err(TransportError::Timeout(self.timeout)),
         }
     }
@@ -330,18 +356,23 @@ impl Target {
     }
 }
 
+/// The innermost cause of a reqwest error: what happened ("Connection refused", "end of file
+/// before message length reached"); the outer layers only repeat the URL and the phase.
+fn innermost(err: &reqwest::Error) -> String {
+    let mut detail = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        detail = inner.to_string();
+        source = inner.source();
+    }
+    detail
+}
+
 fn classify(err: &reqwest::Error, timeout: Duration) -> TransportError {
     if err.is_timeout() {
         TransportError::Timeout(timeout)
     } else if err.is_connect() {
-        // The innermost cause says what happened ("Connection refused"); the outer layers
-        // only repeat the URL.
-        let mut detail = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(inner) = source {
-            detail = inner.to_string();
-            source = inner.source();
-        }
+        let detail = innermost(err);
         let lower = detail.to_ascii_lowercase();
         let step = if ["dns", "lookup", "resolve", "name or service"]
             .iter()
@@ -357,6 +388,9 @@ fn classify(err: &reqwest::Error, timeout: Duration) -> TransportError {
             "TCP connect"
         };
         TransportError::Connect { step, detail }
+    } else if err.is_request() {
+        // Sent, but what came back was no HTTP answer (closed, reset, garbage).
+        TransportError::Broken(format!("no valid HTTP answer: {}", innermost(err)))
     } else {
         TransportError::Broken(describe(err))
     }
