@@ -67,7 +67,8 @@ use crate::response::ApiResponse;
 /// service lookup (R-SERVICE-ID, D-DEFAULTS).
 ///
 /// Implemented for `Arc<T>` whenever `T` implements it, so a router state of `Arc<App>` works
-/// with an implementation for `App`.
+/// with an implementation for `App`. A trait rather than axum's `FromRef`: the credential
+/// store and the service directory are borrowed from the state for each request, never cloned.
 pub trait EnvelopeState {
     /// The credential store.
     type Credentials: Credentials;

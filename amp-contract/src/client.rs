@@ -435,6 +435,9 @@ impl Client {
 
     /// Sends a create and returns the AMP answer, success or error alike; fails only when no
     /// AMP answer arrived (transport failures, an oversize body, a body that is not AMP JSON).
+    ///
+    /// The body decides: an AMP JSON answer is decoded whatever the HTTP status (such as the
+    /// 413 of R-BODY), and the status is kept in the [`Answer`].
     pub async fn send(&self, report: &CreateAbuseReport) -> Result<Answer, ClientError> {
         let request = self.build_request(report)?;
         let mut response = self
