@@ -942,9 +942,18 @@ async fn stateful(
             "needs an observer: pass --observe-url TEMPLATE or --observe-cmd CMD".to_owned(),
         )),
         Some(observer) => {
-            for (case, id, expected) in observed {
+            // Reports are read back as many at a time as the run sends requests.
+            let reads = futures_util::stream::iter(observed.into_iter().map(
+                |(case, id, expected)| async move {
+                    let record = read_record(observer, id, target, config.timeout).await;
+                    (case, id, expected, record)
+                },
+            ))
+            .buffered(config.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await;
+            for (case, id, expected, record) in reads {
                 let check_id = format!("{case}#stored");
-                let record = read_record(observer, id, target, config.timeout).await;
                 let (class, actual, reason) = match record {
                     Err(e) => (Class::Error, e.clone(), e),
                     Ok(record) => match compare_stored(expected, &record) {

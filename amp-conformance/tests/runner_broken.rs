@@ -149,3 +149,68 @@ async fn r_order_reversed_names_is_non_strict() {
         "{order:?}"
     );
 }
+
+#[tokio::test]
+async fn known_failures_are_reported_but_do_not_fail_a_strict_run() {
+    let lenient = report(Mutant::AcceptsSuspend, false).await;
+    let non_strict: std::collections::HashSet<String> = lenient
+        .checks
+        .iter()
+        .filter(|c| c.class == Class::NonStrict)
+        .map(|c| c.id.clone())
+        .collect();
+    assert!(!non_strict.is_empty());
+    let server = spawn(Mutant::AcceptsSuspend).await;
+    let mut config = config_for(&server, SEED);
+    config.strict = true;
+    config.known_failures = non_strict;
+    let report = run(config).await.expect("run");
+    assert!(report.passed, "{:#?}", classes(&report));
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.known_failure && c.class == Class::NonStrict)
+    );
+}
+
+#[tokio::test]
+async fn documented_profile_records_reference_deviations_as_info() {
+    let server = spawn(Mutant::AcceptsSuspend).await;
+    let mut config = config_for(&server, SEED);
+    config.profile = amp_conformance::judge::Profile::Documented;
+    config.strict = true;
+    let report = run(config).await.expect("run");
+    assert!(report.passed, "{:#?}", classes(&report));
+    let suspend = report
+        .checks
+        .iter()
+        .find(|c| c.id == "values/suspend-page-example")
+        .expect("check");
+    assert_eq!(suspend.class, Class::Info);
+}
+
+#[tokio::test]
+async fn observer_command_reads_stored_reports() {
+    let server = spawn(Mutant::SwapsNotes).await;
+    let mut config = config_for(&server, SEED);
+    let url = server.observe.clone();
+    config.observer = Some(amp_conformance::runner::Observer::Command(format!(
+        "python3 -c \"import sys, urllib.request; sys.stdout.write(urllib.request.urlopen('{url}').read().decode())\""
+    )));
+    let report = run(config).await.expect("run");
+    let stored: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.rule == "D-DEFAULTS")
+        .collect();
+    assert!(
+        stored.iter().any(|c| c.class == Class::Pass),
+        "no stored report read back"
+    );
+    assert!(
+        stored
+            .iter()
+            .any(|c| c.id == "success/notes-exact#stored" && c.class == Class::Fail)
+    );
+}

@@ -571,16 +571,23 @@ pub fn invalid_requests<A: Action + 'static>(config: &GenConfig) -> BoxedStrateg
         3 => (0..field_count).prop_map(|i| vec![i]),
         1 => proptest::sample::subsequence((0..field_count).collect::<Vec<_>>(), 2..=field_count.clamp(2, 3)),
     ];
+    // Only the chosen fields' breakages are generated: a case breaks one to three fields.
+    let broken = chosen.prop_flat_map(move |chosen| {
+        let selected: Vec<BoxedStrategy<Breakage>> =
+            chosen.iter().map(|&i| breaks[i].clone()).collect();
+        (Just(chosen), selected)
+    });
     let action = prop_oneof![4 => Just(None), 1 => broken_action(A::NAME).prop_map(Some)];
-    (valid_fields::<A>(config), breaks, chosen, action)
-        .prop_map(|(values, mut broken, chosen, action)| {
+    (valid_fields::<A>(config), broken, action)
+        .prop_map(|(values, (chosen, broken), action)| {
+            let mut broken = chosen.iter().copied().zip(broken).collect::<Vec<_>>();
             let mut pairs = Vec::new();
             let mut params = Vec::new();
             let mut rules = Vec::new();
             let mut summary = Vec::new();
             for (i, (meta, value)) in A::FIELDS.iter().zip(values).enumerate() {
-                if chosen.contains(&i) {
-                    let b = std::mem::replace(&mut broken[i], breakage(Vec::new(), "", ""));
+                if let Some(at) = broken.iter().position(|(index, _)| *index == i) {
+                    let (_, b) = broken.swap_remove(at);
                     params.push(meta.name);
                     if !rules.contains(&b.rule) {
                         rules.push(b.rule);

@@ -71,12 +71,9 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
                     s: &str,
                     _: &::amp_contract::field::FieldMeta,
                 ) -> ::core::result::Result<Self, ::amp_contract::Problem> {
-                    match s {
-                        #(#spellings => ::core::result::Result::Ok(Self::#variants),)*
-                        _ => ::core::result::Result::Err(::amp_contract::Problem::NotAllowed {
-                            allowed: <Self as ::amp_contract::field::AmpValue>::ALLOWED,
-                        }),
-                    }
+                    <Self as ::core::str::FromStr>::from_str(s).map_err(|unknown| {
+                        ::amp_contract::Problem::NotAllowed { allowed: unknown.allowed }
+                    })
                 }
 
                 fn to_wire(&self) -> ::std::borrow::Cow<'_, str> {

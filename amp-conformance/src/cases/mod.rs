@@ -266,7 +266,10 @@ impl RequestSpec {
 
     /// The placeholders it uses.
     pub fn needs(&self) -> Vec<Need> {
-        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        // Placeholders sit in short fixture values; a value without `{` needs no search.
+        let contains = |hay: &[u8], needle: &[u8]| {
+            hay.contains(&b'{') && hay.windows(needle.len()).any(|w| w == needle)
+        };
         Need::ALL
             .into_iter()
             .filter(|need| {
@@ -302,6 +305,9 @@ impl RequestSpec {
     ) -> WireRequest {
         let replace = |bytes: &[u8]| -> Vec<u8> {
             let mut out = bytes.to_vec();
+            if !bytes.contains(&b'{') {
+                return out;
+            }
             for (need, value) in subst {
                 let p = need.placeholder().as_bytes();
                 while let Some(at) = out.windows(p.len()).position(|w| w == p) {
