@@ -191,17 +191,12 @@ async fn every_request_carries_the_marker_and_every_create_the_run_id() {
         );
     }
     // Creates without the marker in admin_notes: only the fixtures whose admin_notes is under
-    // test, and (a known gap, reported) fixtures given as exact body bytes, which the planner
-    // does not rewrite; those still carry the header marker checked above.
+    // test (exact-bytes bodies get the marker appended too).
     let fixtures =
         amp_conformance::cases::fixtures::load_dir(&raw::workspace().join("fixtures/cases"))
             .unwrap();
     let creates = || fixtures.iter().filter(|c| c.writes());
     let under_test = creates().filter(|c| c.admin_notes_under_test).count();
-    let exact_bytes = creates()
-        .filter(|c| !c.admin_notes_under_test)
-        .filter(|c| matches!(c.request.body, amp_conformance::cases::BodySpec::Raw(_)))
-        .count();
     let note = format!("amp-conformance run {run_id}");
     let created = amp.created.lock().unwrap().clone();
     assert!(created.len() > 8);
@@ -211,9 +206,8 @@ async fn every_request_carries_the_marker_and_every_create_the_run_id() {
         .map(|r| String::from_utf8_lossy(&r.body).into_owned())
         .collect();
     assert!(
-        unmarked.len() <= under_test + exact_bytes,
-        "{} creates without the marker, {under_test} fixtures test admin_notes, {exact_bytes} are exact \
-         bytes: {unmarked:#?}",
+        unmarked.len() <= under_test,
+        "{} creates without the marker, {under_test} fixtures test admin_notes: {unmarked:#?}",
         unmarked.len()
     );
 }

@@ -318,7 +318,32 @@ impl RequestSpec {
         };
         let mut headers = Vec::new();
         let (content_type, body) = match &self.body {
-            BodySpec::Raw(raw) => (None, replace(raw)),
+            BodySpec::Raw(raw) => {
+                let mut body = replace(raw);
+                // An exact urlencoded body gets the purge marker appended, unless it already
+                // names the admin-only field: a create from exact bytes is still findable.
+                let urlencoded = self.content_type.as_deref().is_some_and(|ct| {
+                    ct.split(';')
+                        .next()
+                        .is_some_and(|m| m.trim().eq_ignore_ascii_case(FORM))
+                });
+                if let (true, Some(marker), Some(notes)) =
+                    (urlencoded, marker, amp_contract::create::admin_notes_name())
+                {
+                    let form = amp_contract::form::FormPairs::from_urlencoded(&body);
+                    if !form.iter().any(|(k, _)| k.starts_with(notes.as_bytes())) {
+                        let pair = amp_contract::form::FormPairs::from_pairs([(
+                            notes.as_bytes(),
+                            marker.as_bytes(),
+                        )]);
+                        if !body.is_empty() {
+                            body.push(b'&');
+                        }
+                        body.extend_from_slice(pair.to_urlencoded().as_bytes());
+                    }
+                }
+                (None, body)
+            }
             BodySpec::Form { pairs, encoding } => {
                 let mut pairs: Vec<(Vec<u8>, Vec<u8>)> =
                     pairs.iter().map(|(k, v)| (k.clone(), replace(v))).collect();
