@@ -68,11 +68,7 @@ pub fn render(report: &RunReport) -> String {
             );
         }
     }
-    let skipped: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| c.class == Class::Skipped)
-        .collect();
+    let skipped = report.of_class(Class::Skipped);
     if !skipped.is_empty() {
         let _ = writeln!(out, "\n## Skipped\n");
         for c in skipped {

@@ -107,6 +107,11 @@ impl RunReport {
         parts.join(", ")
     }
 
+    /// The checks of one class, in run order.
+    pub fn of_class(&self, class: Class) -> Vec<&CheckResult> {
+        self.checks.iter().filter(|c| c.class == class).collect()
+    }
+
     /// Recomputes `passed`.
     pub fn settle(&mut self) {
         use crate::snapshot::SnapshotState;

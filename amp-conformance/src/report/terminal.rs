@@ -64,11 +64,7 @@ pub fn write(
             writeln!(out, "    observed: {}", check.actual)?;
         }
     }
-    let skipped: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| c.class == Class::Skipped)
-        .collect();
+    let skipped = report.of_class(Class::Skipped);
     if !skipped.is_empty() {
         let mut reasons: Vec<&str> = skipped.iter().map(|c| c.reason.as_str()).collect();
         reasons.sort_unstable();
