@@ -117,9 +117,17 @@ pub fn write(
     } else {
         paint(Class::Fail, color)
     };
+    // Say why a run without failing checks still failed.
+    let why = if report.passed || report.checks.iter().any(|c| c.fails(report.strict)) {
+        ""
+    } else if report.stopped.is_some() {
+        " (stopped sending)"
+    } else {
+        " (snapshots differ)"
+    };
     writeln!(
         out,
-        "{} checks in {:.1}s: {} => {verdict}",
+        "{} checks in {:.2}s: {} => {verdict}{why}",
         report.checks.len(),
         report.seconds,
         report.summary_line()
