@@ -179,7 +179,7 @@ fn first_line(text: &str) -> String {
 }
 
 /// The text of an HTML page: tags removed, line breaks kept.
-fn strip_tags(html: &str) -> String {
+pub fn strip_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len().min(4096));
     let mut in_tag = false;
     for c in html.chars().take(64 * 1024) {

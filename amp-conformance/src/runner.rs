@@ -612,7 +612,9 @@ fn diagnose(answers: &[Answered], endpoint: &str) -> Vec<String> {
                 .trim_start()
                 .starts_with('<')
     }) {
-        let text = String::from_utf8_lossy(&html.body[..html.body.len().min(4096)]).into_owned();
+        let text = judge::strip_tags(&String::from_utf8_lossy(
+            &html.body[..html.body.len().min(4096)],
+        ));
         let first: Vec<&str> = text
             .lines()
             .map(str::trim)
