@@ -2,8 +2,8 @@
 //! service placeholders, adds the purge marker, skips what this run may not send, and asks the
 //! contract what each exact request must get when the case leaves that to it.
 
+use amp_contract::ResolvedCreate;
 use amp_contract::envelope::{DedicatedIp, ServiceDirectory};
-use amp_contract::{ApiResponse, ResolvedCreate};
 
 use crate::cases::{Case, Expectation, Need, Origin, WireRequest};
 
@@ -155,12 +155,4 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
         None
     };
     Planned::Send(Box::new(Ready { case, wire, stored }))
-}
-
-/// What the contract answers to a request, as JSON (for tests and `--dry-run` style output).
-pub fn oracle_json(wire: &WireRequest, key: &str, cx: &PlanContext) -> String {
-    match wire.oracle(key, cx) {
-        Ok(_) => ApiResponse::Success { report_id: 1 }.to_json(),
-        Err(rejection) => rejection.response().to_json(),
-    }
 }

@@ -5,7 +5,7 @@
 //! table order), and is invalid by construction: never byte-identical on the wire to a valid
 //! request.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -664,9 +664,4 @@ pub fn invalid_requests<A: Action + 'static>(config: &GenConfig) -> BoxedStrateg
             }
         })
         .boxed()
-}
-
-/// A canonical IP address spelling, for comparing stored values "as addresses" (D-DEFAULTS).
-pub fn canonical_ip(text: &str) -> Option<String> {
-    text.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
 }
