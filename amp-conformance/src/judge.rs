@@ -4,6 +4,7 @@
 use std::fmt;
 
 use amp_contract::ErrorCode;
+use amp_contract::documented::{Demand, Verdict as Documented};
 use serde::Serialize;
 
 use crate::cases::{Case, Expectation};
@@ -232,9 +233,44 @@ fn summary(answer: &HttpAnswer, parsed: &Answer) -> String {
     format!("HTTP {} {}", answer.status, body)
 }
 
-/// Judges one answer against one case under `profile`.
+/// The documented layer's outcome in words.
+fn demand_text(demand: Demand) -> String {
+    match demand {
+        Demand::Success => "success with report_id >= 1".to_owned(),
+        Demand::Error(code) => code.to_string(),
+    }
+}
+
+/// The reference rule that decides a case where the page is silent: the case's own rule when
+/// it is among the reasons the request left the documented layer, else the first reason.
+fn reference_rule<'a>(case: &'a Case, documented: &'a Documented) -> &'a str {
+    match documented {
+        Documented::Silent { rules, .. } => case
+            .rules
+            .iter()
+            .map(String::as_str)
+            .find(|r| rules.contains(r))
+            .or_else(|| rules.first().copied())
+            .unwrap_or(case.rule()),
+        // The page decided and the target agreed: what is left is a reference matter, named by
+        // the case's first reference rule.
+        Documented::Demands { .. } => case
+            .rules
+            .iter()
+            .map(String::as_str)
+            .find(|r| layer(r) == Layer::Reference)
+            .unwrap_or(case.rule()),
+    }
+}
+
+/// Judges one answer against one case under `profile`, with both oracles: `documented` is what
+/// the page demands of the exact request (a disagreement is `FAIL` under that documented
+/// rule), the case's expectation is the reference layer's exact answer (a disagreement the
+/// page allows is `NON-STRICT` under the reference rule that decides, `INFO` under the
+/// documented profile).
 pub fn judge(
     case: &Case,
+    documented: &Documented,
     answer: &Result<HttpAnswer, TransportError>,
     profile: Profile,
 ) -> Verdict {
@@ -277,29 +313,118 @@ pub fn judge(
         Answer::Success(id) => Some(id),
         Answer::Error(..) => None,
     };
-    // A deviation from the case's governing rule: FAIL for a documented rule, NON-STRICT for a
-    // reference one (INFO when only the documented profile is checked).
-    let deviation = |rule: &str| match (layer(rule), profile) {
-        (Layer::Documented, _) => Class::Fail,
-        (Layer::Reference, Profile::Reference) => Class::NonStrict,
-        (Layer::Reference, Profile::Documented) => Class::Info,
+    let with_id = |mut v: Verdict| {
+        v.report_id = report_id;
+        v
+    };
+    if matches!(case.expect, Expectation::Info) {
+        return with_id(verdict(Class::Info, case.rule(), String::new(), actual));
+    }
+    let amp009_for_amp003 = |code: ErrorCode| {
+        code == ErrorCode::MissingParameters
+            && matches!(parsed, Answer::Error(ErrorCode::Other(9), _))
+    };
+    let amp009 = || {
+        verdict(
+            Class::NonStrict,
+            "D-REQUIRED",
+            "AMP009 instead of AMP003: matches the page's example, not its code table".to_owned(),
+            actual.clone(),
+        )
+    };
+
+    // The documented layer: what the page demands, whatever the reference says.
+    let refused_valid_key = matches!(parsed, Answer::Error(ErrorCode::Unauthorized, _));
+    match documented {
+        Documented::Demands { demand, rule } => {
+            let agrees = match (demand, &parsed) {
+                (Demand::Success, Answer::Success(_)) => true,
+                (Demand::Error(code), Answer::Error(got, _)) => got == code,
+                _ => false,
+            };
+            if !agrees {
+                if matches!(demand, Demand::Error(code) if amp009_for_amp003(*code)) {
+                    return with_id(amp009());
+                }
+                let unauthorized = *demand == Demand::Error(ErrorCode::Unauthorized);
+                let (rule, why) = if refused_valid_key && !unauthorized {
+                    (
+                        "D-AUTH",
+                        format!(
+                            "a valid API_ID was refused with AMP001 (header names are \
+                             case-insensitive); the page demands {} here ({rule})",
+                            demand_text(*demand)
+                        ),
+                    )
+                } else {
+                    (
+                        *rule,
+                        format!("the page demands {} ({rule})", demand_text(*demand)),
+                    )
+                };
+                let created = match parsed {
+                    Answer::Success(id) => format!(": report {id} was created"),
+                    Answer::Error(..) => String::new(),
+                };
+                return with_id(verdict(
+                    Class::Fail,
+                    rule,
+                    format!("{why}{created}"),
+                    actual,
+                ));
+            }
+        }
+        Documented::Silent {
+            authenticated: true,
+            ..
+        } if refused_valid_key
+            && !matches!(
+                case.expect,
+                Expectation::Error {
+                    code: ErrorCode::Unauthorized,
+                    ..
+                }
+            ) =>
+        {
+            return with_id(verdict(
+                Class::Fail,
+                "D-AUTH",
+                "a valid API_ID was refused with AMP001 (header names are case-insensitive)"
+                    .to_owned(),
+                actual,
+            ));
+        }
+        Documented::Silent { .. } => {}
+    }
+
+    // The reference layer: the exact answer of this project's resolutions.
+    let deviation = match profile {
+        Profile::Reference => Class::NonStrict,
+        Profile::Documented => Class::Info,
+    };
+    let decided_by = reference_rule(case, documented);
+    let silence = match documented {
+        Documented::Silent { rules, .. } => format!(
+            "; the page does not decide this request ({} does)",
+            rules.join(", ")
+        ),
+        Documented::Demands { .. } => String::new(),
     };
     let mut out = match (&case.expect, &parsed) {
-        (Expectation::Info, _) => verdict(Class::Info, case.rule(), String::new(), actual.clone()),
         (Expectation::Success, Answer::Success(_)) => {
             verdict(Class::Pass, case.rule(), String::new(), actual.clone())
         }
         (Expectation::Success, Answer::Error(..)) => verdict(
-            deviation(case.rule()),
-            case.rule(),
-            format!("expected {}, got an error", case.expect),
+            deviation,
+            decided_by,
+            format!("expected {} by {decided_by}{silence}", case.expect),
             actual.clone(),
         ),
         (Expectation::Error { .. }, Answer::Success(id)) => verdict(
-            deviation(case.rule()),
-            case.rule(),
+            deviation,
+            decided_by,
             format!(
-                "expected {}, got success: report {id} was created",
+                "expected {} by {decided_by}, got success: report {id} was created{silence}",
                 case.expect
             ),
             actual.clone(),
@@ -307,6 +432,12 @@ pub fn judge(
         (Expectation::Error { code, params, .. }, Answer::Error(got, description))
             if got == code =>
         {
+            // Only AMP003 must name parameters (R-ORDER); AMP001 and AMP002 say what they like.
+            let params: &[String] = if *code == ErrorCode::MissingParameters {
+                params
+            } else {
+                &[]
+            };
             let missing: Vec<&str> = params
                 .iter()
                 .map(String::as_str)
@@ -318,7 +449,7 @@ pub fn judge(
                 .collect();
             if !missing.is_empty() {
                 verdict(
-                    deviation("R-ORDER"),
+                    deviation,
                     "R-ORDER",
                     format!(
                         "{code} as expected, but the description does not name {}",
@@ -328,7 +459,7 @@ pub fn judge(
                 )
             } else if positions.windows(2).any(|w| w[0] > w[1]) {
                 verdict(
-                    deviation("R-ORDER"),
+                    deviation,
                     "R-ORDER",
                     format!("{code} names {} but not in table order", params.join(", ")),
                     actual.clone(),
@@ -337,23 +468,16 @@ pub fn judge(
                 verdict(Class::Pass, case.rule(), String::new(), actual.clone())
             }
         }
-        (Expectation::Error { code, .. }, Answer::Error(got, _))
-            if *code == ErrorCode::MissingParameters && *got == ErrorCode::Other(9) =>
-        {
-            verdict(
-                Class::NonStrict,
-                "D-REQUIRED",
-                "AMP009 instead of AMP003: matches the page's example, not its code table"
-                    .to_owned(),
-                actual.clone(),
-            )
+        (Expectation::Error { code, .. }, Answer::Error(..)) if amp009_for_amp003(*code) => {
+            amp009()
         }
         (Expectation::Error { .. }, Answer::Error(..)) => verdict(
-            deviation(case.rule()),
-            case.rule(),
-            format!("expected {}", case.expect),
+            deviation,
+            decided_by,
+            format!("expected {} by {decided_by}{silence}", case.expect),
             actual.clone(),
         ),
+        (Expectation::Info, _) => verdict(Class::Info, case.rule(), String::new(), actual.clone()),
     };
     out.report_id = report_id;
     if out.class == Class::Pass {
@@ -373,7 +497,7 @@ pub fn judge(
             } else {
                 "R-STATUS"
             };
-            out.class = deviation(rule);
+            out.class = deviation;
             out.rule = rule.to_owned();
             out.reason = format!(
                 "expected HTTP {expected_status} with application/json, got HTTP {} with {}",

@@ -3,6 +3,7 @@
 //! contract what each exact request must get when the case leaves that to it.
 
 use amp_contract::ResolvedCreate;
+use amp_contract::documented;
 use amp_contract::envelope::{DedicatedIp, ServiceDirectory};
 
 use crate::cases::{Case, Expectation, Need, Origin, WireRequest};
@@ -84,6 +85,8 @@ pub struct Ready {
     pub wire: WireRequest,
     /// What a conforming server stores when it accepts it (D-DEFAULTS).
     pub stored: Option<ResolvedCreate>,
+    /// What the page itself demands of the exact request (the documented layer).
+    pub documented: documented::Verdict,
 }
 
 /// Plans one case; `key` is the valid identifier (to ask the contract), `seed` makes the
@@ -154,5 +157,11 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
     } else {
         None
     };
-    Planned::Send(Box::new(Ready { case, wire, stored }))
+    let documented = wire.documented(key, cx);
+    Planned::Send(Box::new(Ready {
+        case,
+        wire,
+        stored,
+        documented,
+    }))
 }

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use amp_contract::documented;
 use amp_contract::envelope::{ApiIds, DedicatedIp};
 use amp_contract::{ReportRecord, ResolvedCreate};
 use futures_util::StreamExt;
@@ -115,8 +116,9 @@ pub enum RunError {
     Unreachable(String),
 }
 
-/// Sequential creates planned for R-IDS (and D-UNIQUE): enough to catch ids that repeat.
-const IDS_PROBES: usize = 8;
+/// Sequential creates sent for R-IDS when the run's own creates give no ordered pair (a create
+/// answered before another was sent), budget permitting.
+const IDS_PROBES: usize = 3;
 
 /// Most requests spent shrinking one failing property case.
 const SHRINK_STEPS: usize = 48;
@@ -139,12 +141,13 @@ struct Prepared {
     skipped: Vec<(usize, CheckResult)>,
     trees: Vec<Option<Tree>>,
     fixture_count: usize,
-    /// Writes left for the stateful R-IDS probe.
+    /// Writes left for the R-IDS probes, sent only when the run's creates give no ordered pair.
     probe_budget: usize,
 }
 
-/// Where a write stands when the budget is short: D-SUCCESS first, then D-DEFAULTS, then the
-/// other documented checks, then reference ones, then generated cases.
+/// Where a write stands when the budget is short, once every rule has its create: D-SUCCESS
+/// first, then D-DEFAULTS, then the other documented checks, then reference ones, then
+/// generated cases.
 fn write_priority(case: &Case) -> u8 {
     let fixture = matches!(case.origin, Origin::Fixture { .. });
     match (fixture, case.rule()) {
@@ -165,6 +168,72 @@ fn write_priority(case: &Case) -> u8 {
         }
         (false, _) => 6,
     }
+}
+
+/// The rules one create exercises: the case's own, the reference rules that make its request
+/// leave the documented layer (a generated `allow_unsuspend=on` exercises R-BOOL), the
+/// documented rule that demands its success, and the stateful checks every create feeds.
+pub fn write_coverage(ready: &Ready) -> Vec<&str> {
+    let mut rules: Vec<&str> = ready.case.rules.iter().map(String::as_str).collect();
+    match &ready.documented {
+        documented::Verdict::Silent { rules: silent, .. } => rules.extend(silent.iter().copied()),
+        documented::Verdict::Demands { rule, .. } => rules.push(rule),
+    }
+    rules.extend(["D-DEFAULTS", "D-UNIQUE", "R-IDS"]);
+    rules.sort_unstable();
+    rules.dedup();
+    rules
+}
+
+/// Chooses which creates a budget of `budget` writes sends (CONTRACT.md §6): first, greedily,
+/// the creates that exercise the most rules no chosen create exercises yet, so that every rule
+/// that needs a write is exercised once; then the rest by [`write_priority`]. Returns the
+/// indices of `ready` (positions) that are over budget.
+fn over_budget(ready: &[(usize, Ready)], budget: usize) -> HashSet<usize> {
+    let mut writes: Vec<(u8, usize, Vec<&str>)> = ready
+        .iter()
+        .filter(|(_, r)| r.case.writes())
+        .map(|(i, r)| (write_priority(&r.case), *i, write_coverage(r)))
+        .collect();
+    writes.sort_by_key(|(priority, index, _)| (*priority, *index));
+    let mut covered: HashSet<&str> = HashSet::new();
+    let mut chosen: Vec<usize> = Vec::new();
+    while chosen.len() < budget {
+        let best = writes
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, index, _))| !chosen.contains(index))
+            .map(|(at, (_, _, rules))| (rules.iter().filter(|r| !covered.contains(*r)).count(), at))
+            // The earliest (highest priority) of those adding the most rules.
+            .fold(
+                None,
+                |best: Option<(usize, usize)>, (gain, at)| match best {
+                    Some((g, _)) if g >= gain => best,
+                    _ => Some((gain, at)),
+                },
+            );
+        match best {
+            Some((gain, at)) if gain > 0 => {
+                let (_, index, rules) = &writes[at];
+                covered.extend(rules.iter().copied());
+                chosen.push(*index);
+            }
+            _ => break,
+        }
+    }
+    for (_, index, _) in &writes {
+        if chosen.len() >= budget {
+            break;
+        }
+        if !chosen.contains(index) {
+            chosen.push(*index);
+        }
+    }
+    writes
+        .iter()
+        .map(|(_, index, _)| *index)
+        .filter(|index| !chosen.contains(index))
+        .collect()
 }
 
 fn prepare(
@@ -200,27 +269,16 @@ fn prepare(
             Planned::Skip(case, reason) => skipped.push((index, skipped_result(&case, reason))),
         }
     }
-    // The write budget (CONTRACT.md §6), spent on the checks that need it most.
+    // The write budget (CONTRACT.md §6): every rule that needs a write gets one first.
     let mut probe_budget = IDS_PROBES;
     if let Some(budget) = config.max_writes {
-        let mut writes: Vec<(u8, usize)> = ready
-            .iter()
-            .filter(|(_, r)| r.case.writes())
-            .map(|(i, r)| (write_priority(&r.case), *i))
-            .collect();
-        writes.sort();
-        let first_class = writes.iter().filter(|(p, _)| *p == 0).count().min(budget);
-        probe_budget = IDS_PROBES.min(budget - first_class);
-        let mut left = budget - probe_budget;
-        let mut over = HashSet::new();
-        for (_, index) in writes {
-            if left > 0 {
-                left -= 1;
-            } else {
-                over.insert(index);
-            }
-        }
-        let reason = format!("the write budget of {budget} is spent (--max-writes {budget})");
+        let over = over_budget(&ready, budget);
+        let planned = ready.iter().filter(|(_, r)| r.case.writes()).count() - over.len();
+        probe_budget = IDS_PROBES.min(budget - planned);
+        let reason = format!(
+            "the write budget of {budget} is spent on creates that exercise the same rules \
+             (--max-writes N raises it)"
+        );
         ready.retain(|(index, r)| {
             if over.contains(index) {
                 skipped.push((*index, skipped_result(&r.case, reason.clone())));
@@ -362,7 +420,16 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
     Ok(report)
 }
 
-type Answered = (usize, Ready, Result<HttpAnswer, TransportError>);
+/// A sent case: its index, the planned request, the answer, and when it was sent and answered
+/// (R-IDS compares creates answered before another was sent).
+type Answered = (usize, Ready, Result<HttpAnswer, TransportError>, Sent);
+
+/// When a request left and when its answer (or failure) came back.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    at: Instant,
+    answered: Instant,
+}
 
 /// Sends every ready case, at most `concurrency` at once; after `stop_after` consecutive
 /// transport errors the rest are not sent (their answer is [`TransportError::NotSent`]).
@@ -382,9 +449,19 @@ async fn send_all(
             if stopped.load(Ordering::SeqCst) {
                 let reason =
                     format!("not sent: the run stopped after {limit} consecutive transport errors");
-                return (index, r, Err(TransportError::NotSent(reason)));
+                let now = Instant::now();
+                let sent = Sent {
+                    at: now,
+                    answered: now,
+                };
+                return (index, r, Err(TransportError::NotSent(reason)), sent);
             }
+            let at = Instant::now();
             let answer = target.send(&r.wire).await;
+            let sent = Sent {
+                at,
+                answered: Instant::now(),
+            };
             match &answer {
                 Ok(_) => consecutive.store(0, Ordering::SeqCst),
                 Err(_) => {
@@ -394,7 +471,7 @@ async fn send_all(
                 }
             }
             progress.tick(&r.case.id);
-            (index, r, answer)
+            (index, r, answer, sent)
         }
     }))
     .buffered(config.concurrency.max(1))
@@ -405,9 +482,9 @@ async fn send_all(
         let last = answers
             .iter()
             .rev()
-            .find_map(|(_, _, a)| a.as_ref().err().filter(|e| !matches!(e, TransportError::NotSent(_))).map(ToString::to_string))
+            .find_map(|(_, _, a, _)| a.as_ref().err().filter(|e| !matches!(e, TransportError::NotSent(_))).map(ToString::to_string))
             .unwrap_or_default();
-        let unsent = answers.iter().filter(|(_, _, a)| matches!(a, Err(TransportError::NotSent(_)))).count();
+        let unsent = answers.iter().filter(|(_, _, a, _)| matches!(a, Err(TransportError::NotSent(_)))).count();
         format!("stopped sending after {limit} consecutive transport errors (last: {last}); {unsent} cases were not sent")
     });
     (answers, stop)
@@ -446,7 +523,7 @@ async fn run_against(
 
     let sent: Vec<&Result<HttpAnswer, TransportError>> = answers
         .iter()
-        .map(|(_, _, a)| a)
+        .map(|(_, _, a, _)| a)
         .filter(|a| !matches!(a, Err(TransportError::NotSent(_))))
         .collect();
     if !sent.is_empty()
@@ -456,7 +533,7 @@ async fn run_against(
     {
         let why = answers
             .iter()
-            .find_map(|(_, _, a)| a.as_ref().err().map(ToString::to_string))
+            .find_map(|(_, _, a, _)| a.as_ref().err().map(ToString::to_string))
             .unwrap_or_default();
         return Err(RunError::Unreachable(format!(
             "{endpoint}: {}",
@@ -465,13 +542,13 @@ async fn run_against(
     }
     let mut notes = diagnose(&answers, endpoint);
     let mut snapshot_outcomes = Vec::new();
-    let mut successes: Vec<(String, u64, Option<ResolvedCreate>)> = Vec::new();
-    for (index, ready, answer) in answers {
+    let mut successes: Vec<Created> = Vec::new();
+    for (index, ready, answer, sent) in answers {
         if let Err(TransportError::NotSent(reason)) = &answer {
             results.push((index, skipped_result(&ready.case, reason.clone())));
             continue;
         }
-        let mut verdict = judge::judge(&ready.case, &answer, config.profile);
+        let mut verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
         if let (Some(snapshots), Ok(http), true) =
             (&config.snapshots, &answer, index < fixture_count)
         {
@@ -510,7 +587,13 @@ async fn run_against(
             }
         }
         if let Some(id) = verdict.report_id {
-            successes.push((ready.case.id.clone(), id, ready.stored.clone()));
+            successes.push(Created {
+                check: ready.case.id.clone(),
+                id,
+                stored: ready.stored.clone(),
+                documented: ready.documented.clone(),
+                sent,
+            });
         }
         results.push((
             index,
@@ -576,7 +659,7 @@ fn diagnose(answers: &[Answered], endpoint: &str) -> Vec<String> {
     let mut notes = Vec::new();
     let ok: Vec<(&Ready, &HttpAnswer)> = answers
         .iter()
-        .filter_map(|(_, r, a)| a.as_ref().ok().map(|a| (r, a)))
+        .filter_map(|(_, r, a, _)| a.as_ref().ok().map(|a| (r, a)))
         .collect();
     let authenticated: Vec<&HttpAnswer> = ok
         .iter()
@@ -662,7 +745,7 @@ fn diagnose(answers: &[Answered], endpoint: &str) -> Vec<String> {
     }
     let mut steps: Vec<String> = answers
         .iter()
-        .filter_map(|(_, _, a)| match a {
+        .filter_map(|(_, _, a, _)| match a {
             Err(TransportError::Connect { step, detail }) => {
                 Some(format!("{step} failed for {endpoint}: {detail}"))
             }
@@ -753,7 +836,7 @@ async fn shrink(
         let still = match plan::plan(candidate, cx, target.key().expose(), seed) {
             Planned::Send(ready) if contract_agrees(&ready, target.key().expose(), cx) => {
                 let answer = target.send(&ready.wire).await;
-                let verdict = judge::judge(&ready.case, &answer, profile);
+                let verdict = judge::judge(&ready.case, &ready.documented, &answer, profile);
                 (verdict.class == failing.class && verdict.rule == failing.rule)
                     .then_some((*ready, verdict))
             }
@@ -812,20 +895,70 @@ fn stateful_result(
     }
 }
 
+/// A successful create of the run: what the stateful checks need of it.
+#[derive(Debug, Clone)]
+struct Created {
+    /// The check that made it.
+    check: String,
+    /// Its `report_id`.
+    id: u64,
+    /// What a conforming server stores for it (the reference layer's exact values).
+    stored: Option<ResolvedCreate>,
+    /// The page's verdict on its request.
+    documented: documented::Verdict,
+    /// When it was sent and answered.
+    sent: Sent,
+}
+
+/// R-IDS over creates sent concurrently: wherever one create was answered before another was
+/// sent, the later one's id must be larger. Returns the number of such ordered pairs the run
+/// offers, and the first violations (later create, its id, earlier create, its id).
+fn ids_in_order(created: &[Created]) -> (usize, Vec<String>) {
+    let mut by_answer: Vec<&Created> = created.iter().collect();
+    by_answer.sort_by_key(|c| c.sent.answered);
+    let mut by_send: Vec<&Created> = created.iter().collect();
+    by_send.sort_by_key(|c| c.sent.at);
+    let (mut pairs, mut seen, mut highest) = (0usize, 0usize, None::<&Created>);
+    let mut violations = Vec::new();
+    for later in by_send {
+        while let Some(earlier) = by_answer
+            .get(seen)
+            .filter(|e| e.sent.answered < later.sent.at)
+        {
+            if highest.is_none_or(|h| earlier.id > h.id) {
+                highest = Some(earlier);
+            }
+            seen += 1;
+        }
+        pairs += seen;
+        if let Some(earlier) = highest.filter(|e| e.id >= later.id) {
+            if violations.len() < 3 {
+                violations.push(format!(
+                    "{} got {} after {} had got {}",
+                    later.check, later.id, earlier.check, earlier.id
+                ));
+            }
+        }
+    }
+    (pairs, violations)
+}
+
 /// D-UNIQUE and R-IDS across the run's creates, and D-DEFAULTS through the observer.
 async fn stateful(
     config: &RunConfig,
     cx: &PlanContext,
     target: &Target,
-    successes: &[(String, u64, Option<ResolvedCreate>)],
+    successes: &[Created],
     probes: usize,
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    // R-IDS: creates sent one at a time must get strictly increasing ids.
+    let mut created = successes.to_vec();
+    // R-IDS: ids of creates answered before another was sent must increase. Sequential probes
+    // are sent only when the run's own creates give no such pair, budget permitting.
     let probe = Case {
         id: "stateful/r-ids".to_owned(),
         rules: vec!["R-IDS".to_owned(), "D-UNIQUE".to_owned()],
-        title: "sequential creates get strictly increasing report ids".to_owned(),
+        title: "report ids increase strictly (creates answered before another was sent)".to_owned(),
         request: RequestSpec::form(
             amp_contract::Action::to_form(&amp_contract::CreateAbuseReport::new(
                 1,
@@ -848,52 +981,81 @@ async fn stateful(
         origin: Origin::Stateful,
         admin_notes_under_test: false,
     };
-    let mut ids = Vec::new();
-    let mut sequence_problem = None;
-    match plan::plan(probe.clone(), cx, target.key().expose(), 0) {
-        Planned::Skip(case, reason) => out.push(skipped_result(&case, reason)),
-        Planned::Send(ready) => {
+    let mut probe_problem = None;
+    if ids_in_order(&created).0 == 0 && probes >= 2 {
+        if let Planned::Send(ready) = plan::plan(probe.clone(), cx, target.key().expose(), 0) {
             for _ in 0..probes {
-                match target.send(&ready.wire).await {
-                    Ok(answer) => match judge::parse_answer(&answer.body) {
-                        Ok(judge::Answer::Success(id)) => ids.push(id),
-                        _ => {
-                            sequence_problem =
-                                Some(format!("a probe was not a success: HTTP {}", answer.status));
-                            break;
-                        }
-                    },
-                    Err(e) => {
-                        sequence_problem = Some(e.to_string());
+                let at = Instant::now();
+                let answer = target.send(&ready.wire).await;
+                let sent = Sent {
+                    at,
+                    answered: Instant::now(),
+                };
+                let verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
+                match verdict.report_id {
+                    Some(id) if verdict.class != Class::Fail => created.push(Created {
+                        check: probe.id.clone(),
+                        id,
+                        stored: None,
+                        documented: ready.documented.clone(),
+                        sent,
+                    }),
+                    // A probe that got no id is itself a finding, judged like any create.
+                    _ => {
+                        probe_problem = Some(finish(
+                            &ready.case,
+                            &verdict,
+                            target,
+                            &ready.wire,
+                            answer.as_ref().ok(),
+                        ));
                         break;
                     }
                 }
             }
-            let increasing = ids.windows(2).all(|w| w[0] < w[1]);
-            let (class, reason) = match (&sequence_problem, increasing) {
-                (Some(p), _) => (Class::Error, p.clone()),
-                (None, true) => (Class::Pass, String::new()),
-                (None, false) => (Class::NonStrict, "ids did not increase strictly".to_owned()),
-            };
-            out.push(stateful_result(
-                "stateful/r-ids",
-                "R-IDS",
-                &probe.title,
-                class,
-                "strictly increasing ids",
-                format!("ids {ids:?}"),
-                reason,
-            ));
         }
     }
+    let (pairs, violations) = ids_in_order(&created);
+    let ids_result = |class, actual: String, reason: String| {
+        stateful_result(
+            "stateful/r-ids",
+            "R-IDS",
+            &probe.title,
+            class,
+            "strictly increasing ids",
+            actual,
+            reason,
+        )
+    };
+    out.push(match probe_problem {
+        Some(problem) if problem.class != Class::Pass => problem,
+        _ if pairs == 0 => ids_result(
+            Class::Skipped,
+            format!(
+                "{} creates, none answered before another was sent",
+                created.len()
+            ),
+            "needs two creates in sequence (--allow-writes, --service, and --max-writes of at \
+             least 2)"
+                .to_owned(),
+        ),
+        _ if violations.is_empty() => ids_result(
+            Class::Pass,
+            format!("{} creates, {pairs} ordered pairs", created.len()),
+            String::new(),
+        ),
+        _ => ids_result(
+            match config.profile {
+                Profile::Reference => Class::NonStrict,
+                Profile::Documented => Class::Info,
+            },
+            format!("{} creates, {pairs} ordered pairs", created.len()),
+            format!("ids did not increase strictly: {}", violations.join("; ")),
+        ),
+    });
     // D-UNIQUE over every create of the run.
-    let mut all_ids: Vec<(String, u64)> = successes
-        .iter()
-        .map(|(c, id, _)| (c.clone(), *id))
-        .collect();
-    all_ids.extend(ids.iter().map(|id| ("stateful/r-ids".to_owned(), *id)));
     let title = "no two successful creates share a report_id";
-    if all_ids.len() < 2 {
+    if created.len() < 2 {
         out.push(stateful_result(
             "stateful/d-unique",
             "D-UNIQUE",
@@ -905,10 +1067,10 @@ async fn stateful(
         ));
     } else {
         let mut seen = HashSet::new();
-        let repeated: Vec<String> = all_ids
+        let repeated: Vec<String> = created
             .iter()
-            .filter(|(_, id)| !seen.insert(*id))
-            .map(|(case, id)| format!("{id} (again by {case})"))
+            .filter(|c| !seen.insert(c.id))
+            .map(|c| format!("{} (again by {})", c.id, c.check))
             .collect();
         let (class, reason) = if repeated.is_empty() {
             (Class::Pass, String::new())
@@ -924,15 +1086,12 @@ async fn stateful(
             title,
             class,
             "unique ids",
-            format!("{} creates", all_ids.len()),
+            format!("{} creates", created.len()),
             reason,
         ));
     }
-    // D-DEFAULTS through the observer.
-    let observed: Vec<_> = successes
-        .iter()
-        .filter_map(|(c, id, s)| s.as_ref().map(|s| (c, *id, s)))
-        .collect();
+    // D-DEFAULTS through the observer, at both layers.
+    let observed: Vec<&Created> = successes.iter().filter(|c| c.stored.is_some()).collect();
     match &config.observer {
         None => out.push(stateful_result(
             "stateful/d-defaults",
@@ -945,45 +1104,103 @@ async fn stateful(
         )),
         Some(observer) => {
             // Reports are read back as many at a time as the run sends requests.
-            let reads = futures_util::stream::iter(observed.into_iter().map(
-                |(case, id, expected)| async move {
-                    let record = read_record(observer, id, target, config.timeout).await;
-                    (case, id, expected, record)
-                },
-            ))
-            .buffered(config.concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await;
-            for (case, id, expected, record) in reads {
-                let check_id = format!("{case}#stored");
-                let (class, actual, reason) = match record {
-                    Err(e) => (Class::Error, e.clone(), e),
-                    Ok(record) => match compare_stored(expected, &record) {
-                        mismatches if mismatches.is_empty() => (
-                            Class::Pass,
-                            format!("report {id} as expected"),
-                            String::new(),
-                        ),
-                        mismatches => (
-                            Class::Fail,
-                            format!("report {id}: {}", mismatches.join("; ")),
-                            "stored values differ".to_owned(),
-                        ),
-                    },
+            let reads =
+                futures_util::stream::iter(observed.into_iter().map(|created| async move {
+                    let record = read_record(observer, created.id, target, config.timeout).await;
+                    (created, record)
+                }))
+                .buffered(config.concurrency.max(1))
+                .collect::<Vec<_>>()
+                .await;
+            for (created, record) in reads {
+                let Some(expected) = &created.stored else {
+                    continue;
                 };
-                out.push(stateful_result(
-                    &check_id,
-                    "D-DEFAULTS",
+                let id = created.id;
+                let (class, rule, actual, reason) = match record {
+                    Err(e) => (Class::Error, "D-DEFAULTS", e.clone(), e),
+                    Ok(record) => {
+                        let diffs = compare_stored(expected, &record);
+                        let (class, rule) =
+                            stored_class(&diffs, &created.documented, config.profile);
+                        if diffs.is_empty() {
+                            (
+                                class,
+                                rule,
+                                format!("report {id} as expected"),
+                                String::new(),
+                            )
+                        } else {
+                            let what: Vec<&str> = diffs.iter().map(|d| d.text.as_str()).collect();
+                            let reason = match class {
+                                Class::Fail => {
+                                    "stored values differ beyond surrounding whitespace \
+                                                and address spelling (D-DEFAULTS)"
+                                        .to_owned()
+                                }
+                                _ => format!(
+                                    "stored values equal by D-DEFAULTS, not in {rule}'s exact form"
+                                ),
+                            };
+                            (
+                                class,
+                                rule,
+                                format!("report {id}: {}", what.join("; ")),
+                                reason,
+                            )
+                        }
+                    }
+                };
+                let mut result = stateful_result(
+                    &format!("{}#stored", created.check),
+                    rule,
                     "the stored report holds what was sent and the defaults",
                     class,
                     "stored values as sent, defaults applied",
                     actual,
                     reason,
-                ));
+                );
+                result.rules = vec!["D-DEFAULTS".to_owned(), rule.to_owned()];
+                result.rules.dedup();
+                out.push(result);
             }
         }
     }
     out
+}
+
+/// The class of a stored-value check (CONTRACT.md §4): a difference beyond D-DEFAULTS'
+/// equality in a create the page demands is `FAIL`; any other difference is `NON-STRICT`
+/// under the reference rule whose exact form it misses (for a request the page is silent on,
+/// the rule that made it so when that rule concerns the differing field, e.g. R-DUPLICATE's
+/// last occurrence).
+fn stored_class(
+    diffs: &[StoredDiff],
+    documented: &documented::Verdict,
+    profile: Profile,
+) -> (Class, &'static str) {
+    let Some(first) = diffs.first() else {
+        return (Class::Pass, "D-DEFAULTS");
+    };
+    let deviation = match profile {
+        Profile::Reference => Class::NonStrict,
+        Profile::Documented => Class::Info,
+    };
+    match documented {
+        documented::Verdict::Demands { .. } => match diffs.iter().find(|d| d.documented) {
+            Some(_) => (Class::Fail, "D-DEFAULTS"),
+            None => (deviation, first.rule),
+        },
+        documented::Verdict::Silent { rules, .. } => {
+            let rule = diffs
+                .iter()
+                .map(|d| d.rule)
+                .find(|r| rules.contains(r))
+                .or_else(|| rules.first().copied())
+                .unwrap_or(first.rule);
+            (deviation, rule)
+        }
+    }
 }
 
 async fn read_record(
@@ -1028,61 +1245,104 @@ async fn read_record(
     serde_json::from_slice(&body).map_err(|e| format!("observer output is not a report: {e}"))
 }
 
-/// Differences between what a conforming server stores and what was read back, with
-/// D-DEFAULTS' equalities: text up to surrounding whitespace, addresses as addresses.
-pub fn compare_stored(expected: &ResolvedCreate, got: &ReportRecord) -> Vec<String> {
+/// One stored value that is not what the reference layer stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDiff {
+    /// The field.
+    pub field: &'static str,
+    /// What was read back against what was expected.
+    pub text: String,
+    /// Whether it differs even by D-DEFAULTS' equality (text up to surrounding whitespace,
+    /// addresses as addresses, booleans as truth values): then it breaks a documented rule.
+    pub documented: bool,
+    /// The reference rule whose exact form it misses (R-CATEGORY trimmed, R-TEXT exact,
+    /// R-SERVICE-IP canonical, ...).
+    pub rule: &'static str,
+}
+
+/// Differences between what the reference layer stores and what was read back, each marked
+/// with whether D-DEFAULTS' equality also sees it.
+pub fn compare_stored(expected: &ResolvedCreate, got: &ReportRecord) -> Vec<StoredDiff> {
+    use amp_contract::Action;
     use amp_contract::field::php_trim;
+    let rule_of = |field: &str| {
+        amp_contract::CreateAbuseReport::field(field).map_or("D-DEFAULTS", |f| f.rule)
+    };
     let got = &got.values;
     let mut out = Vec::new();
-    let text = |name: &str, a: &str, b: &str, out: &mut Vec<String>| {
-        if php_trim(a) != php_trim(b) {
-            out.push(format!("{name} {b:?}, expected {a:?}"));
-        }
+    let mut diff = |field: &'static str, documented: bool, text: String| {
+        out.push(StoredDiff {
+            field,
+            text,
+            documented,
+            rule: rule_of(field),
+        });
     };
     if expected.service_id != got.service_id {
-        out.push(format!(
-            "service_id {}, expected {}",
-            got.service_id, expected.service_id
-        ));
+        diff(
+            "service_id",
+            true,
+            format!(
+                "service_id {}, expected {}",
+                got.service_id, expected.service_id
+            ),
+        );
     }
-    text("category", &expected.category, &got.category, &mut out);
-    let same_ip = match (
-        expected.service_ip.parse::<std::net::IpAddr>(),
-        got.service_ip.trim().parse::<std::net::IpAddr>(),
-    ) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => expected.service_ip == got.service_ip,
-    };
-    if !same_ip {
-        out.push(format!(
-            "service_ip {:?}, expected {:?}",
-            got.service_ip, expected.service_ip
-        ));
+    let texts: [(&'static str, &str, &str); 3] = [
+        ("category", &expected.category, &got.category),
+        (
+            "additional_info",
+            &expected.additional_info,
+            &got.additional_info,
+        ),
+        ("admin_notes", &expected.admin_notes, &got.admin_notes),
+    ];
+    for (field, want, have) in texts {
+        if want != have {
+            diff(
+                field,
+                php_trim(want) != php_trim(have),
+                format!("{field} {have:?}, expected {want:?}"),
+            );
+        }
+    }
+    if expected.service_ip != got.service_ip {
+        let same_address = match (
+            expected.service_ip.parse::<std::net::IpAddr>(),
+            got.service_ip.trim().parse::<std::net::IpAddr>(),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        diff(
+            "service_ip",
+            !same_address,
+            format!(
+                "service_ip {:?}, expected {:?}",
+                got.service_ip, expected.service_ip
+            ),
+        );
     }
     if expected.suspend_method != got.suspend_method {
-        out.push(format!(
-            "suspend_method {}, expected {}",
-            got.suspend_method, expected.suspend_method
-        ));
+        diff(
+            "suspend_method",
+            true,
+            format!(
+                "suspend_method {}, expected {}",
+                got.suspend_method, expected.suspend_method
+            ),
+        );
     }
     if expected.allow_unsuspend != got.allow_unsuspend {
-        out.push(format!(
-            "allow_unsuspend {}, expected {}",
-            got.allow_unsuspend, expected.allow_unsuspend
-        ));
+        diff(
+            "allow_unsuspend",
+            true,
+            format!(
+                "allow_unsuspend {}, expected {}",
+                got.allow_unsuspend, expected.allow_unsuspend
+            ),
+        );
     }
-    text(
-        "additional_info",
-        &expected.additional_info,
-        &got.additional_info,
-        &mut out,
-    );
-    text(
-        "admin_notes",
-        &expected.admin_notes,
-        &got.admin_notes,
-        &mut out,
-    );
     out
 }
 

@@ -24,6 +24,7 @@ pub mod axum;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod create;
+pub mod documented;
 pub mod envelope;
 pub mod error;
 pub mod field;

@@ -7,6 +7,7 @@ pub mod properties;
 use std::fmt;
 
 use amp_contract::ErrorCode;
+use amp_contract::documented;
 use amp_contract::envelope::{self, ApiIds, Body, Request, ServiceDirectory};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
@@ -66,13 +67,34 @@ impl WireRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// What the contract itself answers to this request, given the valid `key` and the
-    /// services: the oracle for generated cases and the yardstick for fixtures.
+    /// What the contract itself answers to this request at the reference layer, given the
+    /// valid `key` and the services: the oracle for generated cases and the yardstick for
+    /// fixtures.
     pub fn oracle(
         &self,
         key: &str,
         services: &impl ServiceDirectory,
     ) -> Result<envelope::Accepted, envelope::Rejection> {
+        self.ask(key, |request| {
+            envelope::handle(request, &ApiIds::new([key]), services)
+        })
+    }
+
+    /// What the page itself demands of this request (the documented layer), or which
+    /// reference rules decide where it is silent (CONTRACT.md §4).
+    pub fn documented(&self, key: &str, services: &impl ServiceDirectory) -> documented::Verdict {
+        self.ask(key, |request| {
+            documented::answer(
+                request,
+                self.query.as_deref(),
+                &ApiIds::new([key]),
+                services,
+            )
+        })
+    }
+
+    /// Builds the envelope's view of this request (`key` in the auth header) for `question`.
+    fn ask<T>(&self, key: &str, question: impl FnOnce(&Request<'_>) -> T) -> T {
         let mut headers = HeaderMap::new();
         for (name, value) in self.auth.headers(key).iter().chain(&self.headers) {
             if let (Ok(name), Ok(value)) = (
@@ -88,12 +110,11 @@ impl WireRequest {
         } else {
             Body::Complete(&self.body)
         };
-        let request = Request {
+        question(&Request {
             method: &method,
             headers: &headers,
             body,
-        };
-        envelope::handle(&request, &ApiIds::new([key]), services)
+        })
     }
 }
 
