@@ -185,8 +185,9 @@ pub fn write_coverage(ready: &Ready) -> Vec<&str> {
     rules
 }
 
-/// Chooses which creates a budget of `budget` writes sends (CONTRACT.md §6): first, greedily,
-/// the creates that exercise the most rules no chosen create exercises yet, so that every rule
+/// Chooses which creates a budget of `budget` writes sends (CONTRACT.md §6): a plain D-SUCCESS
+/// create, then, greedily, the creates that exercise the most rules (documented ones first) no
+/// chosen create exercises yet, so that every rule
 /// that needs a write is exercised once; then the rest by [`write_priority`]. Returns the
 /// indices of `ready` (positions) that are over budget.
 fn over_budget(ready: &[(usize, Ready)], budget: usize) -> HashSet<usize> {
@@ -198,22 +199,32 @@ fn over_budget(ready: &[(usize, Ready)], budget: usize) -> HashSet<usize> {
     writes.sort_by_key(|(priority, index, _)| (*priority, *index));
     let mut covered: HashSet<&str> = HashSet::new();
     let mut chosen: Vec<usize> = Vec::new();
+    // The page's most basic demand first: a plain D-SUCCESS create.
+    if let Some((0, index, rules)) = writes.first().filter(|_| budget > 0) {
+        covered.extend(rules.iter().copied());
+        chosen.push(*index);
+    }
     while chosen.len() < budget {
         let best = writes
             .iter()
             .enumerate()
             .filter(|(_, (_, index, _))| !chosen.contains(index))
-            .map(|(at, (_, _, rules))| (rules.iter().filter(|r| !covered.contains(*r)).count(), at))
-            // The earliest (highest priority) of those adding the most rules.
+            .map(|(at, (_, _, rules))| {
+                let new = || rules.iter().filter(|r| !covered.contains(*r));
+                let documented = new().filter(|r| r.starts_with("D-")).count();
+                ((documented, new().count()), at)
+            })
+            // The earliest (highest priority) of those adding the most documented rules, then
+            // the most rules.
             .fold(
                 None,
-                |best: Option<(usize, usize)>, (gain, at)| match best {
+                |best: Option<((usize, usize), usize)>, (gain, at)| match best {
                     Some((g, _)) if g >= gain => best,
                     _ => Some((gain, at)),
                 },
             );
         match best {
-            Some((gain, at)) if gain > 0 => {
+            Some((gain, at)) if gain.1 > 0 => {
                 let (_, index, rules) = &writes[at];
                 covered.extend(rules.iter().copied());
                 chosen.push(*index);
@@ -276,8 +287,8 @@ fn prepare(
         let planned = ready.iter().filter(|(_, r)| r.case.writes()).count() - over.len();
         probe_budget = IDS_PROBES.min(budget - planned);
         let reason = format!(
-            "the write budget of {budget} is spent on creates that exercise the same rules \
-             (--max-writes N raises it)"
+            "the write budget is spent: every rule that needs a create has one, and this create \
+             would exercise them again (--max-writes {budget}; raise it to run this check too)"
         );
         ready.retain(|(index, r)| {
             if over.contains(index) {
@@ -597,13 +608,7 @@ async fn run_against(
         }
         results.push((
             index,
-            finish(
-                &ready.case,
-                &verdict,
-                &target,
-                &ready.wire,
-                answer.as_ref().ok(),
-            ),
+            finish(&ready, &verdict, &target, answer.as_ref().ok()),
         ));
     }
     results.sort_by_key(|(index, _)| *index);
@@ -783,21 +788,31 @@ fn skipped_result(case: &Case, reason: String) -> CheckResult {
     }
 }
 
+/// The result of a sent check. Its rules are the case's own and the reference rules its exact
+/// request depends on (a generated create with `allow_unsuspend=on` names R-BOOL too).
 fn finish(
-    case: &Case,
+    ready: &Ready,
     verdict: &Verdict,
     target: &Target,
-    wire: &crate::cases::WireRequest,
     answer: Option<&HttpAnswer>,
 ) -> CheckResult {
+    let (case, wire) = (&ready.case, &ready.wire);
     let finding = matches!(
         verdict.class,
         Class::Fail | Class::NonStrict | Class::Error | Class::Info
     );
+    let mut rules = case.rules.clone();
+    if let documented::Verdict::Silent { rules: silent, .. } = &ready.documented {
+        for rule in silent {
+            if !rules.iter().any(|r| r == rule) {
+                rules.push((*rule).to_owned());
+            }
+        }
+    }
     CheckResult {
         id: case.id.clone(),
         rule: verdict.rule.clone(),
-        rules: case.rules.clone(),
+        rules,
         title: case.title.clone(),
         class: verdict.class,
         expected: case.expect.to_string(),
@@ -1002,13 +1017,8 @@ async fn stateful(
                     }),
                     // A probe that got no id is itself a finding, judged like any create.
                     _ => {
-                        probe_problem = Some(finish(
-                            &ready.case,
-                            &verdict,
-                            target,
-                            &ready.wire,
-                            answer.as_ref().ok(),
-                        ));
+                        probe_problem =
+                            Some(finish(&ready, &verdict, target, answer.as_ref().ok()));
                         break;
                     }
                 }

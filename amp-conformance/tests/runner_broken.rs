@@ -214,3 +214,61 @@ async fn observer_command_reads_stored_reports() {
             .any(|c| c.id == "success/notes-exact#stored" && c.class == Class::Fail)
     );
 }
+
+/// With the default write budget (CONTRACT.md §6: 25) and an observer, every rule that needs a
+/// create is exercised by at least one create that was sent, and its stored values are read.
+#[tokio::test]
+async fn default_write_budget_covers_every_rule_that_needs_a_write() {
+    const NEEDS_A_WRITE: [&str; 14] = [
+        "D-SUCCESS",
+        "D-OPTIONALS",
+        "D-DEFAULTS",
+        "R-BOOL",
+        "R-DUPLICATE",
+        "R-BODY",
+        "R-UTF8",
+        "R-CATEGORY",
+        "R-SERVICE-IP",
+        "R-TEXT",
+        "R-EMPTY",
+        "R-SUSPEND",
+        "D-UNIQUE",
+        "R-IDS",
+    ];
+    let server = spawn(Mutant::Different).await;
+    let mut config = config_for(&server, SEED);
+    config.max_writes = Some(25);
+    let report = run(config).await.expect("run");
+    assert!(report.passed, "{:#?}", classes(&report));
+    let creates: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.class == Class::Pass && c.expected.starts_with("success"))
+        .collect();
+    assert!(creates.len() <= 25, "{} creates", creates.len());
+    for rule in NEEDS_A_WRITE {
+        let exercised = creates.iter().any(|c| c.rules.iter().any(|r| r == rule))
+            || report
+                .checks
+                .iter()
+                .any(|c| c.rule == rule && c.id.starts_with("stateful/") && c.class == Class::Pass);
+        assert!(
+            exercised,
+            "no create exercised {rule}: {:#?}",
+            creates
+                .iter()
+                .map(|c| (&c.id, &c.rules))
+                .collect::<Vec<_>>()
+        );
+    }
+    let stored = report
+        .checks
+        .iter()
+        .filter(|c| c.id.ends_with("#stored") && c.class == Class::Pass)
+        .count();
+    assert_eq!(
+        stored,
+        creates.len(),
+        "every create's stored values are read back"
+    );
+}

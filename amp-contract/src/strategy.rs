@@ -184,13 +184,20 @@ fn text_char(safe: bool) -> BoxedStrategy<char> {
     select(alphabet).boxed()
 }
 
-/// Non-blank text within the field's limits (D-OPTIONALS: up to 255 characters).
+/// Characters of one class, for boundary-length texts: ASCII, two-byte, three-byte, four-byte.
+const WIDTHS: [char; 4] = ['a', 'é', '€', '😀'];
+
+/// Non-blank text within the field's limits, of every kind a server must store exactly:
+/// ordinary text (mostly), values PHP's loose checks take for empty, zero or false (`0`,
+/// `0.0`, `null`, ...), texts at the length boundaries (the page's 255 characters, one more,
+/// and the field's own limit in characters or bytes, filled with characters of each width),
+/// and, where the field is not trimmed, text with whitespace around it.
 fn valid_text(meta: &FieldMeta, safe: bool) -> BoxedStrategy<Wire> {
-    let max_chars = meta.limits.max_chars.unwrap_or(255).min(255);
+    let max_chars = meta.limits.max_chars.unwrap_or(usize::MAX);
     let max_bytes = meta.limits.max_bytes.unwrap_or(usize::MAX);
     let first = proptest::char::range('!', '~');
-    (
-        first,
+    let ordinary = (
+        first.clone(),
         proptest::collection::vec(text_char(safe), 0..max_chars.min(40)),
     )
         .prop_map(move |(first, rest)| {
@@ -201,9 +208,59 @@ fn valid_text(meta: &FieldMeta, safe: bool) -> BoxedStrategy<Wire> {
                     s.push(c);
                 }
             }
-            s.into_bytes()
+            s
         })
-        .boxed()
+        .boxed();
+    let loose = select(vec![
+        "0", "00", "0.0", "-0", "0e0", " 0", "false", "FALSE", "null", "NULL", "Array", "[]", "{}",
+    ])
+    .prop_map(str::to_owned)
+    .boxed();
+    // Lengths in characters; `usize::MAX` stands for "as long as the field allows".
+    let mut lengths = vec![254, 255, 256, usize::MAX];
+    lengths.retain(|&n| n == usize::MAX || n <= max_chars);
+    let wide: Vec<char> = if safe {
+        WIDTHS[..1].to_vec()
+    } else {
+        WIDTHS.to_vec()
+    };
+    let boundary = (first, select(lengths), select(wide))
+        .prop_map(move |(first, chars, fill)| {
+            let chars = chars.min(max_chars).min(max_bytes);
+            let mut s = String::with_capacity(chars.min(max_bytes));
+            s.push(first);
+            while s.chars().count() < chars && s.len() + fill.len_utf8() <= max_bytes {
+                s.push(fill);
+            }
+            // Fill the last bytes with ASCII, so that a byte limit is met exactly.
+            while s.chars().count() < chars && s.len() < max_bytes {
+                s.push('a');
+            }
+            s
+        })
+        .boxed();
+    let text = prop_oneof![12 => ordinary, 2 => loose, 1 => boundary].boxed();
+    let text = if meta.trim {
+        text
+    } else {
+        // Whitespace around text that is not trimmed is part of the value (R-TEXT).
+        (
+            text,
+            select(vec!["", "", "", "", " ", "  ", "\n", "\t "]),
+            select(vec!["", "", "", "", " ", "\n", " \t"]),
+        )
+            .prop_map(move |(t, pre, post)| {
+                if t.len() + pre.len() + post.len() <= max_bytes
+                    && t.chars().count() + pre.len() + post.len() <= max_chars
+                {
+                    format!("{pre}{t}{post}")
+                } else {
+                    t
+                }
+            })
+            .boxed()
+    };
+    text.prop_map(String::into_bytes).boxed()
 }
 
 fn random_case(s: &'static str) -> BoxedStrategy<String> {

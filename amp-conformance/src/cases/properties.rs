@@ -145,7 +145,8 @@ pub enum Mutation {
     OtherContentType,
     /// The same pairs as `multipart/form-data`.
     Multipart,
-    /// The header name spelled in upper case.
+    /// The header name in lower case (`api_id`, as many HTTP clients send it) instead of the
+    /// page's `API_ID`.
     HeaderCase,
     /// The action moved to the query string.
     QueryString,
@@ -230,7 +231,7 @@ impl Mutation {
                     encoding: Encoding::Multipart,
                 };
             }
-            Self::HeaderCase => spec.auth = Auth::ValidAs("API_ID".to_owned()),
+            Self::HeaderCase => spec.auth = Auth::ValidAs("api_id".to_owned()),
             Self::OtherMethod => spec.method = "PUT".to_owned(),
             Self::BadEscape
             | Self::InvalidUtf8
