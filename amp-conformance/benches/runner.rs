@@ -94,7 +94,6 @@ fn main() {
         config.allow_writes = true;
         config.allow_suspend = true;
         config.observer = Some(Observer::Url(server.observe_template()));
-        config.fixtures = workspace().join("fixtures/cases");
         config.cases = cases;
         config.seed = Some(1);
         let connections = config.concurrency as u64;

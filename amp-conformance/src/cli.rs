@@ -9,6 +9,7 @@ use std::time::Duration;
 use amp_contract::envelope::DedicatedIp;
 use clap::{Args, Parser, Subcommand};
 
+use crate::cases::fixtures::FixtureSource;
 use crate::judge::Profile;
 use crate::report::{Format, terminal};
 use crate::runner::{Observer, RunConfig, RunError};
@@ -121,9 +122,8 @@ pub struct RunArgs {
     /// Where the matching --format goes (`-` for stdout).
     #[arg(long, value_name = "PATH")]
     output: Vec<PathBuf>,
-    /// Directory of fixture files.
-    #[arg(long, default_value = "fixtures/cases", value_name = "DIR")]
-    fixtures: PathBuf,
+    #[command(flatten)]
+    fixtures: FixtureArgs,
     /// Most requests expected to create a report (default 25 against --target; no limit for
     /// the embedded server). Once spent, further write cases are SKIPPED.
     #[arg(long, value_name = "N")]
@@ -134,7 +134,8 @@ pub struct RunArgs {
     /// Print the planned requests as curl commands and send nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Snapshot directory for the fixture answers (default `fixtures/snapshots/<host>`).
+    /// Snapshot directory for the fixture answers (default `fixtures/snapshots/<host>`; for the
+    /// embedded server `fixtures/snapshots/reference`, compared only where it exists).
     #[arg(long, value_name = "DIR", conflicts_with = "no_snapshots")]
     snapshots: Option<PathBuf>,
     /// Accept new and changed snapshots.
@@ -151,12 +152,32 @@ pub struct RunArgs {
     quiet: bool,
 }
 
+/// Where the fixture cases come from: the built-in set, and the user's own directories.
+#[derive(Debug, Clone, Args)]
+pub struct FixtureArgs {
+    /// A directory of your own fixture cases (`*.toml`, the format of the repository's
+    /// fixtures/cases), added to the built-in cases (repeatable).
+    #[arg(long = "fixtures", value_name = "DIR")]
+    fixtures: Vec<PathBuf>,
+    /// Use only the cases of --fixtures, instead of the built-in ones.
+    #[arg(long, requires = "fixtures")]
+    no_builtin_cases: bool,
+}
+
+impl FixtureArgs {
+    fn source(&self) -> FixtureSource {
+        FixtureSource {
+            builtin: !self.no_builtin_cases,
+            dirs: self.fixtures.clone(),
+        }
+    }
+}
+
 /// Options of `amp-conformance list`.
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
-    /// Directory of fixture files.
-    #[arg(long, default_value = "fixtures/cases", value_name = "DIR")]
-    fixtures: PathBuf,
+    #[command(flatten)]
+    fixtures: FixtureArgs,
     /// Number of property cases to list.
     #[arg(long, default_value_t = 100, value_name = "N")]
     cases: usize,
@@ -248,18 +269,34 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
         return Err("--rate must be a positive number of requests per second".to_owned());
     }
-    let snapshots = (!args.no_snapshots).then(|| {
-        let dir = args.snapshots.clone().unwrap_or_else(|| {
-            let label = match &args.target {
-                Some(target) => Target::host_label(target),
-                None => "reference".to_owned(),
-            };
-            PathBuf::from("fixtures/snapshots").join(label)
-        });
-        // Under CI nothing is written for review: a difference only fails the run.
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        Snapshots::new(dir, args.update_snapshots, !ci)
-    });
+    let snapshot_dir = match (&args.snapshots, &args.target) {
+        _ if args.no_snapshots => None,
+        (Some(dir), _) => Some(dir.clone()),
+        (None, Some(target)) => {
+            Some(PathBuf::from("fixtures/snapshots").join(Target::host_label(target)))
+        }
+        (None, None) => {
+            // The embedded server's baseline is the repository's fixtures/snapshots/reference.
+            // Run anywhere else (an installed binary), there is nothing to compare with, and a
+            // check of the built-in server must not fail nor write into the working directory.
+            let dir = PathBuf::from("fixtures/snapshots/reference");
+            if args.update_snapshots || dir.is_dir() {
+                Some(dir)
+            } else {
+                if !(args.quiet || args.dry_run) {
+                    eprintln!(
+                        "note: no snapshot comparison: {} is not in this directory \
+                         (--snapshots DIR compares with, or records, a baseline elsewhere)",
+                        dir.display()
+                    );
+                }
+                None
+            }
+        }
+    };
+    // Under CI nothing is written for review: a difference only fails the run.
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    let snapshots = snapshot_dir.map(|dir| Snapshots::new(dir, args.update_snapshots, !ci));
     let key = read_key(args)?;
     if key
         .as_ref()
@@ -291,7 +328,7 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         strict: args.strict,
         known_failures,
         observer,
-        fixtures: args.fixtures.clone(),
+        fixtures: args.fixtures.source(),
         progress: !args.quiet,
         max_writes: match &args.target {
             Some(_) => Some(args.max_writes.unwrap_or(25)),
@@ -372,7 +409,7 @@ async fn run(args: RunArgs) -> ExitCode {
 }
 
 fn list(args: &ListArgs) -> ExitCode {
-    let fixtures = match crate::cases::fixtures::load_dir(&args.fixtures) {
+    let fixtures = match args.fixtures.source().load() {
         Ok(cases) => cases,
         Err(e) => return usage(e),
     };

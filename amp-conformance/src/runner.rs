@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use amp_contract::documented;
@@ -61,8 +60,8 @@ pub struct RunConfig {
     pub known_failures: HashSet<String>,
     /// Observer for D-DEFAULTS.
     pub observer: Option<Observer>,
-    /// Directory of fixture files.
-    pub fixtures: PathBuf,
+    /// Fixture cases: the built-in set, plus or instead of the user's directories.
+    pub fixtures: fixtures::FixtureSource,
     /// Show progress on stderr (a bar on a terminal, a line per check otherwise).
     pub progress: bool,
     /// Most requests expected to create a report (`None`: no limit).
@@ -77,7 +76,7 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// Defaults: the embedded server, 4 requests in flight, 10 s timeout, 1 MiB answers,
-    /// 100 property cases, the reference profile, fixtures from `fixtures/cases`.
+    /// 100 property cases, the reference profile, the built-in fixture cases (no files needed).
     pub fn embedded() -> Self {
         Self {
             target: None,
@@ -95,7 +94,7 @@ impl RunConfig {
             strict: false,
             known_failures: HashSet::new(),
             observer: None,
-            fixtures: PathBuf::from("fixtures/cases"),
+            fixtures: fixtures::FixtureSource::builtin(),
             progress: false,
             max_writes: None,
             rate: None,
@@ -253,8 +252,10 @@ fn prepare(
     key: &str,
     seed: u64,
 ) -> Result<Prepared, RunError> {
-    let fixture_cases =
-        fixtures::load_dir(&config.fixtures).map_err(|e| RunError::Config(e.to_string()))?;
+    let fixture_cases = config
+        .fixtures
+        .load()
+        .map_err(|e| RunError::Config(e.to_string()))?;
     let property = properties::generate(
         &PropertyContext {
             cases: config.cases,

@@ -22,7 +22,6 @@ fn embedded(seed: u64) -> RunConfig {
     let mut config = RunConfig::embedded();
     config.seed = Some(seed);
     config.cases = 200;
-    config.fixtures = workspace().join("fixtures/cases");
     config.key = Some(Secret::new(KEY));
     config
 }

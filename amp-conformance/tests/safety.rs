@@ -226,7 +226,7 @@ async fn rate_spaces_the_requests() {
     std::fs::write(dir.join("rate.toml"), cases).unwrap();
     let amp = amp().await;
     let mut config = raw::config(&amp.server.endpoint(), KEY);
-    config.fixtures = dir.clone();
+    config.fixtures = amp_conformance::cases::fixtures::FixtureSource::only(&dir);
     config.concurrency = 4;
     config.rate = Some(20.0);
     let report = run(config).await.unwrap();

@@ -314,7 +314,6 @@ pub fn config(endpoint: &str, key: &str) -> RunConfig {
     config.seed = Some(7);
     config.timeout = Duration::from_secs(1);
     config.concurrency = 2;
-    config.fixtures = workspace().join("fixtures/cases");
     config
 }
 

@@ -227,7 +227,6 @@ pub fn config_for(server: &TestServer, seed: u64) -> RunConfig {
     config.seed = Some(seed);
     config.cases = 120;
     config.timeout = Duration::from_secs(10);
-    config.fixtures = workspace().join("fixtures/cases");
     config.known_failures = HashSet::new();
     config
 }
