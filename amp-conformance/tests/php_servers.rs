@@ -1,0 +1,761 @@
+//! The kit against an independent PHP implementation of the API (`tests/php/page_server.php`,
+//! served by `php -S`), in its bug-free form and with one realistic PHP bug at a time
+//! (`AMP_PHP_BUG`). Each test asserts the verdicts CONTRACT.md §4 demands: a broken documented
+//! rule is `FAIL` under that `D-` rule; a deviation from a reference resolution only is
+//! `NON-STRICT` under its `R-` rule, and stored values are compared at both layers.
+//!
+//! The harness starts `php -S 127.0.0.1:PORT page_server.php` on a free port (retrying on a
+//! clash), waits for PHP's startup line on stderr, runs the kit in process against it with an
+//! observer (`GET /reports/{report_id}`), and kills the server on drop. PHP's log (its stderr)
+//! is kept: a PHP warning or fatal error in it fails the test, since it is a broken harness
+//! script rather than the bug under test.
+//!
+//! Without `php` (with pdo_sqlite) the tests print why and pass, unless `AMP_REQUIRE_PHP=1`
+//! (set by .ci/run).
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use amp_conformance::judge::{Class, Profile};
+use amp_conformance::report::{CheckResult, RunReport};
+use amp_conformance::runner::{Observer, RunConfig, run};
+use amp_conformance::target::Secret;
+use amp_contract::envelope::DedicatedIp;
+
+const KEY: &str = "php-page-server-key-5b1e";
+const SEED: u64 = 20_261_127;
+const API: &str = "/modules/addons/abusemanagerpro/includes/api.php";
+/// Worker processes of `php -S` (PHP_CLI_SERVER_WORKERS): the kit sends 4 requests at once.
+const WORKERS: &str = "4";
+/// How long PHP may take to print its startup line.
+const STARTUP: Duration = Duration::from_secs(20);
+
+/// Whether `php` with pdo_sqlite can run; panics when it cannot but is required.
+fn php_ready() -> bool {
+    let required = std::env::var("AMP_REQUIRE_PHP").is_ok_and(|v| v == "1");
+    let probe = Command::new("php")
+        .args(["-r", "exit(extension_loaded('pdo_sqlite') ? 0 : 3);"])
+        .output();
+    let reason = match probe {
+        Ok(out) if out.status.success() => return true,
+        Ok(out) if out.status.code() == Some(3) => "php has no pdo_sqlite extension (php-sqlite3)",
+        Ok(_) => "php does not run",
+        Err(_) => "php is not installed (php-cli)",
+    };
+    assert!(!required, "AMP_REQUIRE_PHP=1 but {reason}");
+    eprintln!("SKIPPED: {reason}; set AMP_REQUIRE_PHP=1 to make this a failure");
+    false
+}
+
+/// A running `php -S` with the page server; killed (with its workers) on drop.
+struct PhpServer {
+    child: Child,
+    port: u16,
+    db: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+enum StartError {
+    /// Another process took the port between our probe and PHP's bind.
+    PortTaken,
+    /// PHP did not start: the reason, with its log.
+    Failed(String),
+}
+
+/// A port that was free a moment ago (bound to port 0, then released).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// The registry's services as `AMP_PHP_SERVICES` spells them: `1=203.0.113.10,3=none`.
+fn services_env() -> String {
+    support::registry()
+        .iter()
+        .map(|(id, ip)| match ip {
+            DedicatedIp::Address(ip) => format!("{id}={ip}"),
+            DedicatedIp::None => format!("{id}=none"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl PhpServer {
+    fn start(bug: &str) -> Self {
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Self::try_start(bug, free_port()) {
+                Ok(server) => return server,
+                Err(StartError::PortTaken) => last = "the port was taken".to_owned(),
+                Err(StartError::Failed(why)) => panic!("php -S did not start: {why}"),
+            }
+        }
+        panic!("php -S did not start after 5 ports: {last}");
+    }
+
+    fn try_start(bug: &str, port: u16) -> Result<Self, StartError> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let db = std::env::temp_dir().join(format!(
+            "amp-php-{}-{port}-{nanos}-{}.sqlite",
+            std::process::id(),
+            if bug.is_empty() { "default" } else { bug }
+        ));
+        let router = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/php/page_server.php");
+        let mut child = Command::new("php")
+            .arg("-S")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg(&router)
+            .current_dir(router.parent().expect("tests/php"))
+            .env("PHP_CLI_SERVER_WORKERS", WORKERS)
+            .env("AMP_PHP_KEY", KEY)
+            .env("AMP_PHP_SERVICES", services_env())
+            .env("AMP_PHP_DB", &db)
+            .env("AMP_PHP_BUG", bug)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group: the workers are killed with it.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| StartError::Failed(format!("cannot run php: {e}")))?;
+        // php -S logs every request on stderr (PHP 7 printed its banner on stdout): a thread per
+        // pipe keeps reading (a full pipe would block the server) and keeps the lines, which
+        // also go to the channel that startup waits on.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<String>();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let pipes: [Box<dyn std::io::Read + Send>; 2] = [Box::new(stdout), Box::new(stderr)];
+        for pipe in pipes {
+            let (tx, lines) = (tx.clone(), Arc::clone(&log));
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    lines.lock().expect("log").push(line.clone());
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        let mut server = Self {
+            child,
+            port,
+            db,
+            log,
+        };
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains("Development Server") && line.contains("started") => {
+                    return Ok(server);
+                }
+                Ok(line) if line.contains("Failed to listen") => {
+                    drop(server);
+                    return Err(StartError::PortTaken);
+                }
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    let log = server.log_text();
+                    return Err(StartError::Failed(format!(
+                        "no startup line within {STARTUP:?}:\n{log}"
+                    )));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = server.child.wait().map(|s| s.to_string());
+                    let log = server.log_text();
+                    return Err(StartError::Failed(format!(
+                        "php exited ({status:?}) before it started:\n{log}"
+                    )));
+                }
+            }
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}{API}", self.port)
+    }
+
+    fn observe_template(&self) -> String {
+        format!("http://127.0.0.1:{}/reports/{{report_id}}", self.port)
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().expect("log").join("\n")
+    }
+
+    /// Lines of PHP's log that are PHP errors, warnings or notices (not request lines).
+    fn php_problems(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|l| {
+                [
+                    "PHP Fatal",
+                    "PHP Warning",
+                    "PHP Notice",
+                    "PHP Deprecated",
+                    "PHP Parse",
+                ]
+                .iter()
+                .any(|p| l.contains(p))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for PhpServer {
+    fn drop(&mut self) {
+        // The process group of our own php -S: the master and the workers it forked.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut path = self.db.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A run against `server` with every permission and its observer, as tests/support does.
+fn config_for(server: &PhpServer) -> RunConfig {
+    let registry = support::registry();
+    let mut config = RunConfig::embedded();
+    config.target = Some(server.endpoint());
+    config.key = Some(Secret::new(KEY));
+    config.services = registry.iter().collect();
+    config.missing_service = Some(registry.missing_id());
+    config.allow_writes = true;
+    config.allow_suspend = true;
+    config.observer = Some(Observer::Url(server.observe_template()));
+    config.seed = Some(SEED);
+    config.cases = 120;
+    config.timeout = Duration::from_secs(10);
+    config.fixtures = support::workspace().join("fixtures/cases");
+    config.known_failures = HashSet::new();
+    config
+}
+
+/// Runs the kit against `server`; the harness itself must have worked: the server answered,
+/// the run was not stopped, creates were read back through the observer, and PHP logged no
+/// error of its own.
+async fn checked_run(server: &PhpServer, config: RunConfig) -> RunReport {
+    let report = run(config).await.unwrap_or_else(|e| {
+        panic!(
+            "the run against php -S failed: {e}\nPHP log:\n{}",
+            server.log_text()
+        )
+    });
+    assert!(
+        report.stopped.is_none(),
+        "run stopped: {:?}",
+        report.stopped
+    );
+    assert!(
+        report.checks.iter().any(|c| c.class == Class::Pass),
+        "not a single PASS: the server does not work\n{}",
+        listing(&report)
+    );
+    let problems = server.php_problems();
+    assert!(
+        problems.is_empty(),
+        "PHP logged errors:\n{}",
+        problems.join("\n")
+    );
+    report
+}
+
+/// Starts a server with `bug` and runs the kit with the default config.
+async fn run_with(bug: &str) -> (PhpServer, RunReport) {
+    let server = PhpServer::start(bug);
+    let report = checked_run(&server, config_for(&server)).await;
+    (server, report)
+}
+
+fn is_finding(c: &CheckResult) -> bool {
+    matches!(c.class, Class::Fail | Class::NonStrict)
+}
+
+fn stored(c: &CheckResult) -> bool {
+    c.id.ends_with("#stored")
+}
+
+/// Every check that is not PASS, INFO or SKIPPED, one per line.
+fn listing(report: &RunReport) -> String {
+    let lines: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| !matches!(c.class, Class::Pass | Class::Info | Class::Skipped))
+        .map(line)
+        .collect();
+    format!(
+        "{} ({} non-pass)\n{}",
+        report.summary_line(),
+        lines.len(),
+        lines.join("\n")
+    )
+}
+
+fn line(c: &CheckResult) -> String {
+    format!(
+        "  {} {} [{}] expected {} | actual {} | {}",
+        c.class, c.id, c.rule, c.expected, c.actual, c.reason
+    )
+}
+
+fn of<'a>(report: &'a RunReport, class: Class, rule: &str) -> Vec<&'a CheckResult> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.class == class && c.rule == rule)
+        .collect()
+}
+
+/// The expectations of one test, all evaluated: the run's non-pass checks are printed first, and
+/// the test fails at the end with every unmet expectation, so one run shows everything the
+/// judge still gets wrong.
+struct Expectations {
+    title: &'static str,
+    met: Vec<String>,
+    unmet: Vec<String>,
+}
+
+impl Expectations {
+    fn new(title: &'static str, report: &RunReport) -> Self {
+        println!("{title}: {}", listing(report));
+        Self {
+            title,
+            met: Vec::new(),
+            unmet: Vec::new(),
+        }
+    }
+
+    /// Records `what`; when it does not hold, `why` says what was found instead.
+    fn that(&mut self, holds: bool, what: &str, why: impl FnOnce() -> String) {
+        if holds {
+            self.met.push(what.to_owned());
+        } else {
+            self.unmet
+                .push(format!("{what}\n    {}", why().replace('\n', "\n    ")));
+        }
+    }
+
+    fn check(self) {
+        for what in &self.met {
+            println!("{}: met: {what}", self.title);
+        }
+        assert!(
+            self.unmet.is_empty(),
+            "{}: {} of {} expectations unmet:\n- {}",
+            self.title,
+            self.unmet.len(),
+            self.unmet.len() + self.met.len(),
+            self.unmet.join("\n- ")
+        );
+    }
+}
+
+fn lines(checks: &[&CheckResult]) -> String {
+    if checks.is_empty() {
+        return "(none)".to_owned();
+    }
+    checks
+        .iter()
+        .map(|c| line(c))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ids(checks: &[&CheckResult]) -> String {
+    format!(
+        "{:?}",
+        checks.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()
+    )
+}
+
+fn matching(report: &RunReport, keep: impl Fn(&CheckResult) -> bool) -> Vec<&CheckResult> {
+    report.checks.iter().filter(|c| keep(c)).collect()
+}
+
+/// The harness itself: a taken port is recognised from PHP's own message (and retried by
+/// `start`), and a started server answers JSON on the API and the observer.
+#[tokio::test]
+async fn harness_port_clash_and_answers() {
+    if !php_ready() {
+        return;
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    assert!(matches!(
+        PhpServer::try_start("", port),
+        Err(StartError::PortTaken)
+    ));
+    drop(taken);
+
+    let server = PhpServer::start("");
+    let client = reqwest::Client::new();
+    let post = |key: Option<&str>, body: &'static str| {
+        let mut request = client
+            .post(server.endpoint())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(key) = key {
+            request = request.header("API_ID", key);
+        }
+        request.send()
+    };
+    let json = |text: String| -> serde_json::Value { serde_json::from_str(&text).unwrap() };
+    let answer = post(None, "action=create&service_id=1&category=Spam")
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-type"], "application/json");
+    assert_eq!(json(answer.text().await.unwrap())["error_code"], "AMP001");
+    let answer = post(Some(KEY), "action=create&service_id=3&category=+Spam+")
+        .await
+        .unwrap();
+    let created = json(answer.text().await.unwrap());
+    assert_eq!(created["status"], "success", "{created}");
+    let id = created["report_id"].as_u64().unwrap();
+    let observe = |key: Option<&str>, id: u64| {
+        let mut request = client.get(
+            server
+                .observe_template()
+                .replace("{report_id}", &id.to_string()),
+        );
+        if let Some(key) = key {
+            request = request.header("API_ID", key);
+        }
+        request.send()
+    };
+    let record = observe(Some(KEY), id).await.unwrap();
+    assert_eq!(record.status(), 200);
+    let record: amp_contract::ReportRecord =
+        serde_json::from_str(&record.text().await.unwrap()).unwrap();
+    assert_eq!(record.report_id, id);
+    assert_eq!(record.values.category, "Spam");
+    assert_eq!(record.values.service_ip, amp_contract::NO_DEDICATED_IP);
+    let unauthorised = observe(None, id).await.unwrap();
+    assert_eq!(unauthorised.status(), 401);
+    assert_eq!(
+        json(unauthorised.text().await.unwrap())["error_code"],
+        "AMP001"
+    );
+    assert_eq!(observe(Some(KEY), id + 1000).await.unwrap().status(), 404);
+    assert!(server.php_problems().is_empty(), "{}", server.log_text());
+}
+
+#[tokio::test]
+async fn default_server_passes() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("").await;
+    let mut expect = Expectations::new("bug-free PHP server", &report);
+    let failing = matching(&report, |c| matches!(c.class, Class::Fail | Class::Error));
+    expect.that(failing.is_empty(), "no FAIL and no ERROR", || {
+        lines(&failing)
+    });
+    expect.that(report.passed, "the run passes", || listing(&report));
+    // The observer worked: stored values were compared, not skipped.
+    let stored_pass = matching(&report, |c| stored(c) && c.class == Class::Pass);
+    expect.that(
+        !stored_pass.is_empty(),
+        "stored values were read back through the observer",
+        || listing(&report),
+    );
+    let skipped = of(&report, Class::Skipped, "D-DEFAULTS");
+    expect.that(skipped.is_empty(), "no D-DEFAULTS check skipped", || {
+        lines(&skipped)
+    });
+    expect.check();
+}
+
+#[tokio::test]
+async fn strict_bool_is_non_strict_r_bool_and_passes_documented_strict() {
+    if !php_ready() {
+        return;
+    }
+    let (server, report) = run_with("strict-bool").await;
+    let mut expect = Expectations::new("strict-bool", &report);
+    let fails = report.of_class(Class::Fail);
+    expect.that(
+        fails.is_empty(),
+        "no FAIL: rejecting only on/off/yes/no breaks no documented rule",
+        || lines(&fails),
+    );
+    expect.that(report.passed, "the run passes", || listing(&report));
+    let r_bool = of(&report, Class::NonStrict, "R-BOOL");
+    expect.that(
+        !r_bool.is_empty(),
+        "NON-STRICT R-BOOL for rejecting on/off/yes/no",
+        || listing(&report),
+    );
+
+    let mut config = config_for(&server);
+    config.profile = Profile::Documented;
+    config.strict = true;
+    let documented = checked_run(&server, config).await;
+    expect.that(
+        documented.passed,
+        "the documented profile with --strict passes",
+        || listing(&documented),
+    );
+    expect.check();
+}
+
+#[tokio::test]
+async fn amp002_wording_is_not_an_r_order_finding() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("amp002-wording").await;
+    let mut expect = Expectations::new("amp002-wording", &report);
+    // R-ORDER asks AMP003 to name the offending parameters; AMP002 has no such rule.
+    let wrong = matching(&report, |c| {
+        is_finding(c) && c.rule == "R-ORDER" && c.expected.starts_with("AMP002")
+    });
+    expect.that(
+        wrong.is_empty(),
+        "no R-ORDER finding on a check expecting AMP002 (its description need not name `action`)",
+        || lines(&wrong),
+    );
+    expect.that(report.passed, "the run passes", || listing(&report));
+    expect.check();
+}
+
+#[tokio::test]
+async fn method_before_auth_is_fail_d_auth() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("method-before-auth").await;
+    let mut expect = Expectations::new("method-before-auth", &report);
+    let d_auth = of(&report, Class::Fail, "D-AUTH");
+    expect.that(
+        d_auth
+            .iter()
+            .any(|c| c.id == "auth/non-post-unauthenticated"),
+        "auth/non-post-unauthenticated (GET without API_ID answered AMP002) is FAIL D-AUTH: \
+         AMP001 whatever else the request contains",
+        || format!("FAIL D-AUTH: {}\n{}", ids(&d_auth), listing(&report)),
+    );
+    // An AMP001 that is due is never softened to R-METHOD.
+    let softened = matching(&report, |c| {
+        c.class == Class::NonStrict && c.rule == "R-METHOD" && c.expected.starts_with("AMP001")
+    });
+    expect.that(
+        softened.is_empty(),
+        "no NON-STRICT R-METHOD where AMP001 is due",
+        || lines(&softened),
+    );
+    expect.that(!report.passed, "the run fails", || listing(&report));
+    expect.check();
+}
+
+/// The names of the headers that carry the key in a check's reproduction (`-H "NAME:
+/// $AMP_API_ID"`, however quoted): CONTRACT.md §4 has every reproduction show the bytes sent.
+fn key_header_names(c: &CheckResult) -> Vec<String> {
+    let Some(repro) = c.reproduction.as_deref() else {
+        return Vec::new();
+    };
+    repro
+        .match_indices(": $AMP_API_ID")
+        .filter_map(|(at, _)| {
+            let name = repro[..at].split_whitespace().next_back()?;
+            Some(name.trim_start_matches(['"', '\'']).to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn exact_header_is_fail_d_auth_on_header_case_checks_only() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("exact-header").await;
+    let mut expect = Expectations::new("exact-header", &report);
+    let d_auth = of(&report, Class::Fail, "D-AUTH");
+    let other_case: Vec<&CheckResult> = d_auth
+        .iter()
+        .copied()
+        .filter(|c| {
+            key_header_names(c)
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case("API_ID") && n != "API_ID")
+        })
+        .collect();
+    expect.that(
+        !other_case.is_empty(),
+        "FAIL D-AUTH on a check whose reproduction sends API_ID in another case (header names \
+         are case-insensitive)",
+        || {
+            let named: Vec<String> = d_auth
+                .iter()
+                .map(|c| format!("{} sends {:?}", c.id, key_header_names(c)))
+                .collect();
+            format!("FAIL D-AUTH checks: {named:?}")
+        },
+    );
+    // Ordinary requests send `API_ID` exactly as the page spells it (CONTRACT.md §4), so only
+    // the header-case checks may find the bug.
+    let non_pass = matching(&report, |c| {
+        matches!(c.class, Class::Fail | Class::NonStrict | Class::Error)
+    });
+    expect.that(
+        non_pass.len() < 10,
+        "fewer than 10 non-pass checks: ordinary requests send `API_ID` exactly",
+        || format!("{} non-pass checks", non_pass.len()),
+    );
+    expect.check();
+}
+
+#[tokio::test]
+async fn category_untrimmed_is_non_strict_r_category() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("category-untrimmed").await;
+    let mut expect = Expectations::new("category-untrimmed", &report);
+    let r_category = matching(&report, |c| {
+        c.class == Class::NonStrict && c.rule == "R-CATEGORY" && stored(c)
+    });
+    expect.that(
+        !r_category.is_empty(),
+        "NON-STRICT R-CATEGORY on a stored-value check",
+        || listing(&report),
+    );
+    let d_defaults = of(&report, Class::Fail, "D-DEFAULTS");
+    expect.that(
+        d_defaults.is_empty(),
+        "no FAIL D-DEFAULTS: text equal up to surrounding whitespace meets it",
+        || lines(&d_defaults),
+    );
+    expect.check();
+}
+
+#[tokio::test]
+async fn notes_trimmed_is_non_strict_r_text() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("notes-trimmed").await;
+    let mut expect = Expectations::new("notes-trimmed", &report);
+    let r_text = matching(&report, |c| {
+        c.class == Class::NonStrict && c.rule == "R-TEXT" && stored(c)
+    });
+    expect.that(
+        r_text.iter().any(|c| c.id == "success/notes-exact#stored"),
+        "NON-STRICT R-TEXT on success/notes-exact#stored",
+        || format!("NON-STRICT R-TEXT on stored checks: {}", ids(&r_text)),
+    );
+    let fails = report.of_class(Class::Fail);
+    expect.that(
+        fails.is_empty(),
+        "no FAIL: trimmed notes break no documented rule",
+        || lines(&fails),
+    );
+    expect.check();
+}
+
+#[tokio::test]
+async fn first_key_wins_is_non_strict_r_duplicate() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("first-key-wins").await;
+    let mut expect = Expectations::new("first-key-wins", &report);
+    let r_duplicate = of(&report, Class::NonStrict, "R-DUPLICATE");
+    expect.that(
+        !r_duplicate.is_empty(),
+        "NON-STRICT R-DUPLICATE for keeping the first occurrence of a key",
+        || listing(&report),
+    );
+    let d_defaults = of(&report, Class::Fail, "D-DEFAULTS");
+    expect.that(
+        d_defaults.is_empty(),
+        "no FAIL D-DEFAULTS: which occurrence of a repeated key is stored is a §3 matter",
+        || lines(&d_defaults),
+    );
+    expect.check();
+}
+
+#[tokio::test]
+async fn ipv6_as_sent_is_non_strict_r_service_ip() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("ipv6-as-sent").await;
+    let mut expect = Expectations::new("ipv6-as-sent", &report);
+    let r_ip = matching(&report, |c| {
+        c.class == Class::NonStrict && c.rule == "R-SERVICE-IP" && stored(c)
+    });
+    expect.that(
+        !r_ip.is_empty(),
+        "NON-STRICT R-SERVICE-IP on a stored-value check (address stored as sent, not canonical)",
+        || listing(&report),
+    );
+    let fails = report.of_class(Class::Fail);
+    expect.that(
+        fails.is_empty(),
+        "no FAIL: the same address in another spelling breaks no documented rule",
+        || lines(&fails),
+    );
+    expect.check();
+}
+
+#[tokio::test]
+async fn zero_category_is_fail_d_success() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("zero-category").await;
+    let mut expect = Expectations::new("zero-category", &report);
+    let d_success = of(&report, Class::Fail, "D-SUCCESS");
+    expect.that(
+        !d_success.is_empty(),
+        "FAIL D-SUCCESS: category \"0\" is a non-empty category",
+        || listing(&report),
+    );
+    expect.that(!report.passed, "the run fails", || listing(&report));
+    expect.check();
+}
+
+#[tokio::test]
+async fn notes_truncated_is_found_on_stored_values() {
+    if !php_ready() {
+        return;
+    }
+    let (_server, report) = run_with("notes-truncated").await;
+    let mut expect = Expectations::new("notes-truncated", &report);
+    let found = matching(&report, |c| {
+        is_finding(c) && stored(c) && (c.rule == "R-TEXT" || c.rule == "D-DEFAULTS")
+    });
+    expect.that(
+        !found.is_empty(),
+        "a FAIL or NON-STRICT (R-TEXT or D-DEFAULTS) on a stored-value check for notes cut to \
+         255 characters",
+        || listing(&report),
+    );
+    expect.check();
+}
