@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use amp_contract::ErrorCode;
 use amp_contract::documented::{Demand, Verdict as Documented};
+use amp_contract::{Action, ErrorCode};
 use serde::Serialize;
 
 use crate::cases::{Case, Expectation};
@@ -347,6 +347,17 @@ pub fn judge(
                     return with_id(amp009());
                 }
                 let unauthorized = *demand == Demand::Error(ErrorCode::Unauthorized);
+                // A demanded success is D-SUCCESS or D-OPTIONALS by what the request carries
+                // (the purge marker is an optional parameter): the case says which it checks.
+                let rule = match demand {
+                    Demand::Success => case
+                        .rules
+                        .iter()
+                        .map(String::as_str)
+                        .find(|r| ["D-SUCCESS", "D-OPTIONALS"].contains(r))
+                        .unwrap_or(rule),
+                    Demand::Error(_) => *rule,
+                };
                 let (rule, why) = if refused_valid_key && !unauthorized {
                     (
                         "D-AUTH",
@@ -358,7 +369,7 @@ pub fn judge(
                     )
                 } else {
                     (
-                        *rule,
+                        rule,
                         format!("the page demands {} ({rule})", demand_text(*demand)),
                     )
                 };
@@ -447,7 +458,28 @@ pub fn judge(
                 .iter()
                 .filter_map(|p| names(description, p))
                 .collect();
-            if !missing.is_empty() {
+            // Named parameters that are not the first ones of the expected list mean the server
+            // skipped an earlier one: it accepted that value (a NUL in a text, say), a deviation
+            // under that parameter's rule. Naming only the first ones is stopping at the first
+            // error, an R-ORDER matter.
+            let prefix = params
+                .iter()
+                .take_while(|p| names(description, p).is_some())
+                .count();
+            if !missing.is_empty() && positions.len() > prefix {
+                let rule = amp_contract::CreateAbuseReport::field(missing[0])
+                    .map_or("R-ORDER", |f| f.rule);
+                verdict(
+                    deviation,
+                    rule,
+                    format!(
+                        "{code} as expected, but it does not name {}: that value was accepted \
+                         ({rule} rejects it)",
+                        missing.join(", ")
+                    ),
+                    actual.clone(),
+                )
+            } else if !missing.is_empty() {
                 verdict(
                     deviation,
                     "R-ORDER",

@@ -838,7 +838,10 @@ async fn shrink(
     profile: Profile,
     seed: u64,
 ) -> Option<(Ready, Verdict, usize)> {
-    if template.writes() && !cx.embedded && !cx.allow_writes {
+    // Against a real target, a shrinking step may create a report (and a server that accepted
+    // the original will accept the simpler one): only requests that neither were meant to
+    // create nor did create are shrunk there, so the write budget holds (CONTRACT.md §6).
+    if !cx.embedded && (template.writes() || failing.report_id.is_some()) {
         return None;
     }
     let mut best = None;
@@ -853,6 +856,9 @@ async fn shrink(
             Planned::Send(ready) if contract_agrees(&ready, target.key().expose(), cx) => {
                 let answer = target.send(&ready.wire).await;
                 let verdict = judge::judge(&ready.case, &ready.documented, &answer, profile);
+                if verdict.report_id.is_some() && !cx.embedded {
+                    break;
+                }
                 (verdict.class == failing.class && verdict.rule == failing.rule)
                     .then_some((*ready, verdict))
             }

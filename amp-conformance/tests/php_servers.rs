@@ -251,7 +251,6 @@ fn config_for(server: &PhpServer) -> RunConfig {
     config.seed = Some(SEED);
     config.cases = 120;
     config.timeout = Duration::from_secs(10);
-    config.fixtures = support::workspace().join("fixtures/cases");
     config.known_failures = HashSet::new();
     config
 }

@@ -223,7 +223,12 @@ impl Mutation {
                     pairs: Vec::new(),
                     encoding: Encoding::UrlencodedPercent20,
                 };
-                pairs.push((text_field.clone(), b"with spaces inside".to_vec()));
+                // The value is replaced, not repeated: a repeated key is R-DUPLICATE's matter.
+                for (key, value) in &mut pairs {
+                    if *key == text_field {
+                        *value = b"with spaces inside".to_vec();
+                    }
+                }
             }
             Self::Multipart => {
                 spec.body = BodySpec::Form {
@@ -241,6 +246,9 @@ impl Mutation {
         }
         match (self, &mut spec.body) {
             (Self::BadEscape | Self::InvalidUtf8 | Self::Oversize, _) => {
+                // The text field is sent once, with the broken value, in a form body.
+                pairs.retain(|(k, _)| *k != text_field);
+                spec.content_type = Some(super::FORM.to_owned());
                 let mut raw = amp_contract::form::FormPairs::from_pairs(
                     pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
                 )
