@@ -2,8 +2,9 @@
 //! against the contract of `amp_contract`, and the reference server that implements it.
 //!
 //! The layout follows the data flow: [`cases`] (fixtures and properties) → [`plan`] (safety
-//! filter) → [`target`] (HTTP) → [`judge`] (outcome classes) → [`report`], with [`server`]
-//! the reference implementation and [`cli`] the command line.
+//! filter) → [`target`] (HTTP, over the kit's own HTTP/1.1 client in `transport`) → [`judge`]
+//! (outcome classes) → [`report`], with [`server`] the reference implementation and [`cli`]
+//! the command line.
 
 pub mod cases;
 pub mod cli;
@@ -16,3 +17,4 @@ pub mod runner;
 pub mod server;
 pub mod snapshot;
 pub mod target;
+mod transport;

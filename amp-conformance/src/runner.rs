@@ -688,7 +688,7 @@ fn diagnose(answers: &[Answered], endpoint: &str) -> Vec<String> {
         notes.push(
             "every authenticated request got AMP001. Is the API_ID right? A proxy may also drop it: nginx drops \
              headers whose name contains `_` unless `underscores_in_headers on;` is set (and `ignore_invalid_headers` \
-             is on by default). Check with: curl -sS -H \"api_id: $AMP_API_ID\" --data 'action=create' URL \
+             is on by default). Check with: curl -sS -H \"API_ID: $AMP_API_ID\" --data 'action=create' URL \
              (expect AMP003 or AMP002, not AMP001), and compare with a request sent to WHMCS directly."
                 .to_owned(),
         );

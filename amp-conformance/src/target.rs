@@ -1,9 +1,12 @@
-//! Sending requests to the implementation under test, over HTTP with reqwest, with a capped
-//! response body and per-request timeouts.
+//! Sending requests to the implementation under test: header names exactly as each
+//! [`WireRequest`] spells them (over the kit's own HTTP/1.1 client, `src/transport.rs`), a
+//! capped response body and per-request timeouts.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cases::WireRequest;
+use crate::transport::{self, Client, Destination};
 
 /// The `API_ID` value: never printed (its `Debug` hides it).
 #[derive(Clone)]
@@ -98,14 +101,14 @@ impl TransportError {
 /// An implementation under test.
 #[derive(Debug, Clone)]
 pub struct Target {
-    client: reqwest::Client,
-    title_case: reqwest::Client,
+    client: Arc<Client>,
+    destination: Destination,
     endpoint: String,
     key: Secret,
     timeout: Duration,
     max_body: usize,
     marker: String,
-    pacer: Option<std::sync::Arc<Pacer>>,
+    pacer: Option<Arc<Pacer>>,
 }
 
 /// Spaces requests evenly: at most `rate` per second across every task (CONTRACT.md §6).
@@ -140,17 +143,8 @@ impl Pacer {
 /// The header that names the kit and the run on every request (CONTRACT.md §6).
 pub const MARKER_HEADER: &str = "x-amp-conformance";
 
-/// Describes a reqwest error with its causes (never a header value).
-fn describe(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
-}
+/// The `User-Agent` of every request.
+const USER_AGENT: &str = concat!("amp-conformance/", env!("CARGO_PKG_VERSION"));
 
 impl Target {
     /// A target at `endpoint` (the full API URL).
@@ -161,24 +155,15 @@ impl Target {
         max_body: usize,
         run_id: &str,
     ) -> Result<Self, String> {
-        let build = |title_case: bool| {
-            let mut builder = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(timeout)
-                .connect_timeout(timeout)
-                .user_agent(concat!("amp-conformance/", env!("CARGO_PKG_VERSION")));
-            if title_case {
-                builder = builder.http1_title_case_headers();
+        let destination = Destination::parse(endpoint).map_err(|e| match e {
+            transport::UrlError::Invalid(why) => {
+                format!("--target {endpoint:?} is not a URL: {why}")
             }
-            builder
-                .build()
-                .map_err(|e| format!("cannot build the HTTP client: {}", describe(&e)))
-        };
-        reqwest::Url::parse(endpoint)
-            .map_err(|e| format!("--target {endpoint:?} is not a URL: {e}"))?;
+            transport::UrlError::Scheme(_) => format!("--target {endpoint:?}: {e}"),
+        })?;
         Ok(Self {
-            client: build(false)?,
-            title_case: build(true)?,
+            client: Arc::new(Client::new()),
+            destination,
             endpoint: endpoint.to_owned(),
             key,
             timeout,
@@ -192,13 +177,13 @@ impl Target {
     pub fn with_rate(mut self, rate: Option<f64>) -> Self {
         self.pacer = rate
             .filter(|r| r.is_finite() && *r > 0.0)
-            .map(|r| std::sync::Arc::new(Pacer::new(r)));
+            .map(|r| Arc::new(Pacer::new(r)));
         self
     }
 
     /// Whether the endpoint's host is on this machine (no default rate limit then).
     pub fn is_loopback(endpoint: &str) -> bool {
-        let Ok(url) = reqwest::Url::parse(endpoint) else {
+        let Ok(url) = url::Url::parse(endpoint) else {
             return false;
         };
         let host = url
@@ -213,7 +198,7 @@ impl Target {
 
     /// The host part, for naming a snapshot directory.
     pub fn host_label(endpoint: &str) -> String {
-        let Ok(url) = reqwest::Url::parse(endpoint) else {
+        let Ok(url) = url::Url::parse(endpoint) else {
             return "target".to_owned();
         };
         let host = url
@@ -255,88 +240,66 @@ impl Target {
         }
     }
 
-    /// Sends one request and reads at most the capped body.
+    /// Sends one request and reads at most the capped body. The head carries `Host`, the
+    /// run's [`MARKER_HEADER`], `User-Agent: amp-conformance/<version>`, `Accept: */*`,
+    /// `Content-Length`, then the authentication and the other headers exactly as `request`
+    /// names and orders them.
     pub async fn send(&self, request: &WireRequest) -> Result<HttpAnswer, TransportError> {
+        match &request.query {
+            None => self.send_to(&self.destination, request).await,
+            // The query is appended to the endpoint's as text; parsing the result encodes
+            // what cannot stand in a request line, as the reproduction's curl would.
+            Some(_) => {
+                let url = self.url_for(request);
+                let destination = Destination::parse(&url)
+                    .map_err(|e| TransportError::Broken(format!("invalid URL {url:?}: {e}")))?;
+                self.send_to(&destination, request).await
+            }
+        }
+    }
+
+    async fn send_to(
+        &self,
+        destination: &Destination,
+        request: &WireRequest,
+    ) -> Result<HttpAnswer, TransportError> {
         if let Some(pacer) = &self.pacer {
             pacer.wait().await;
         }
         let started = Instant::now();
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| TransportError::Broken(format!("invalid method {:?}", request.method)))?;
         let auth = request.auth.headers(self.key.expose());
-        let client = if auth
+        let headers: Vec<(&str, &str)> = auth
             .iter()
-            .any(|(n, _)| n.bytes().any(|b| b.is_ascii_uppercase()))
-        {
-            &self.title_case
-        } else {
-            &self.client
-        };
-        let mut builder = client
-            .request(method, self.url_for(request))
-            .header(MARKER_HEADER, &self.marker)
-            .body(request.body.clone());
-        for (name, value) in auth.iter().chain(&request.headers) {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let headers_came = std::sync::atomic::AtomicBool::new(false);
-        let send = async {
-            let mut response = builder
-                .send()
-                .await
-                .map_err(|e| classify(&e, self.timeout))?;
-            headers_came.store(true, std::sync::atomic::Ordering::SeqCst);
-            let status = response.status().as_u16();
-            let header = |name| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let content_type = header(reqwest::header::CONTENT_TYPE);
-            let location = header(reqwest::header::LOCATION);
-            if response
-                .content_length()
-                .is_some_and(|n| n > self.max_body as u64)
-            {
-                return Err(TransportError::TooLarge(self.max_body));
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) =
-                response
-                    .chunk()
-                    .await
-                    .map_err(|e| match classify(&e, self.timeout) {
-                        TransportError::Timeout(d) => TransportError::BodyTimeout(d),
-                        TransportError::Broken(_) => TransportError::Broken(format!(
-                            "the answer broke off in the body (HTTP {status}): {}",
-                            innermost(&e)
-                        )),
-                        other => other,
-                    })?
-            {
-                if body.len() + chunk.len() > self.max_body {
-                    return Err(TransportError::TooLarge(self.max_body));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(HttpAnswer {
-                status,
-                content_type,
-                body,
-                location,
-                elapsed: started.elapsed(),
-            })
-        };
-        // reqwest's timeout covers the whole exchange; this outer one also bounds a drip-fed body.
-        match tokio::time::timeout(self.timeout + Duration::from_millis(500), send).await {
-            Ok(result) => result,
-            Err(_) if headers_came.load(std::sync::atomic::Ordering::SeqCst) => {
-                Err(TransportError::BodyTimeout(self.timeout))
-            }
-            Err(_) => Err(TransportError::Timeout(self.timeout)),
-        }
+            .chain(&request.headers)
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let kit = [
+            (MARKER_HEADER, self.marker.as_str()),
+            ("User-Agent", USER_AGENT),
+            // reqwest sent it, and curl and PHP's clients do: some firewalls refuse requests
+            // without one.
+            ("Accept", "*/*"),
+        ];
+        let bytes = transport::encode(&request.method, destination, &kit, &headers, &request.body)?;
+        let deadline = tokio::time::Instant::from_std(started + self.timeout);
+        let answer = self
+            .client
+            .exchange(
+                destination,
+                &bytes,
+                request.method == "HEAD",
+                self.max_body,
+                deadline,
+                self.timeout,
+            )
+            .await?;
+        Ok(HttpAnswer {
+            status: answer.status,
+            content_type: answer.content_type,
+            body: answer.body,
+            location: answer.location,
+            elapsed: started.elapsed(),
+        })
     }
 
     /// GETs an observer URL with the same `API_ID`.
@@ -348,50 +311,8 @@ impl Target {
             query: None,
             body: Vec::new(),
         };
-        let other = Self {
-            endpoint: url.to_owned(),
-            ..self.clone()
-        };
-        other.send(&request).await
-    }
-}
-
-/// The innermost cause of a reqwest error: what happened ("Connection refused", "end of file
-/// before message length reached"); the outer layers only repeat the URL and the phase.
-fn innermost(err: &reqwest::Error) -> String {
-    let mut detail = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(inner) = source {
-        detail = inner.to_string();
-        source = inner.source();
-    }
-    detail
-}
-
-fn classify(err: &reqwest::Error, timeout: Duration) -> TransportError {
-    if err.is_timeout() {
-        TransportError::Timeout(timeout)
-    } else if err.is_connect() {
-        let detail = innermost(err);
-        let lower = detail.to_ascii_lowercase();
-        let step = if ["dns", "lookup", "resolve", "name or service"]
-            .iter()
-            .any(|w| lower.contains(w))
-        {
-            "DNS lookup"
-        } else if ["tls", "certificate", "handshake", "rustls"]
-            .iter()
-            .any(|w| lower.contains(w))
-        {
-            "TLS handshake"
-        } else {
-            "TCP connect"
-        };
-        TransportError::Connect { step, detail }
-    } else if err.is_request() {
-        // Sent, but what came back was no HTTP answer (closed, reset, garbage).
-        TransportError::Broken(format!("no valid HTTP answer: {}", innermost(err)))
-    } else {
-        TransportError::Broken(describe(err))
+        let destination = Destination::parse(url)
+            .map_err(|e| TransportError::Broken(format!("invalid observer URL {url:?}: {e}")))?;
+        self.send_to(&destination, &request).await
     }
 }

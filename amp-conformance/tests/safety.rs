@@ -87,7 +87,7 @@ async fn dry_run_prints_curl_commands_and_sends_nothing() {
     assert!(
         curls
             .iter()
-            .any(|c| c.contains(r#"-H "api_id: $AMP_API_ID""#)),
+            .any(|c| c.contains(r#"-H "API_ID: $AMP_API_ID""#)),
         "{stdout}"
     );
     assert!(!stdout.contains(KEY) && !stderr.contains(KEY));

@@ -225,9 +225,9 @@ async fn an_echoed_key_appears_in_no_byte_written() {
     assert!(
         reproductions
             .iter()
-            .any(|r| r.contains(r#"-H "api_id: $AMP_API_ID""#))
+            .any(|r| r.contains(r#"-H "API_ID: $AMP_API_ID""#))
     );
-    assert!(dry.contains(r#"-H "api_id: $AMP_API_ID""#));
+    assert!(dry.contains(r#"-H "API_ID: $AMP_API_ID""#));
     // The echoed key is shown as `$AMP_API_ID` where it was echoed.
     let text = String::from_utf8_lossy(&captured[0].1).into_owned();
     assert!(text.contains("API_ID $AMP_API_ID is not valid"), "{text}");

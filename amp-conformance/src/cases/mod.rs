@@ -11,36 +11,42 @@ use amp_contract::documented;
 use amp_contract::envelope::{self, ApiIds, Body, Request, ServiceDirectory};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-/// How a request authenticates (D-AUTH, R-AUTH).
+/// How a request authenticates (D-AUTH, R-AUTH). Every header it sends is named `API_ID`,
+/// exactly as the public page spells it (CONTRACT.md §4), except [`Auth::ValidAs`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
-    /// `api_id: $AMP_API_ID`.
+    /// `API_ID: $AMP_API_ID`.
     Valid,
-    /// The valid key under another spelling of the header name (`API_ID`, `Api_Id`, `API-ID`).
+    /// The valid key under another spelling of the header name (`api_id`, `Api_Id`,
+    /// `API-ID`), sent byte for byte as given: the header-case checks.
     ValidAs(String),
     /// No header.
     Missing,
-    /// An empty header.
+    /// An empty `API_ID` header.
     Empty,
-    /// A value that is not a valid identifier.
+    /// An `API_ID` whose value is not a valid identifier.
     Invalid,
-    /// The valid key twice.
+    /// The valid key twice, in two `API_ID` headers.
     Twice,
 }
 
 impl Auth {
-    /// The header lines this sends, with `key` as the valid identifier.
+    /// The header lines this sends, names exactly as they go on the wire, with `key` as the
+    /// valid identifier.
     pub fn headers(&self, key: &str) -> Vec<(String, String)> {
         let h = |name: &str, value: &str| (name.to_owned(), value.to_owned());
         match self {
-            Self::Valid => vec![h("api_id", key)],
+            Self::Valid => vec![h(Self::HEADER, key)],
             Self::ValidAs(name) => vec![h(name, key)],
             Self::Missing => Vec::new(),
-            Self::Empty => vec![h("api_id", "")],
-            Self::Invalid => vec![h("api_id", "amp-conformance-not-a-valid-identifier")],
-            Self::Twice => vec![h("api_id", key), h("api_id", key)],
+            Self::Empty => vec![h(Self::HEADER, "")],
+            Self::Invalid => vec![h(Self::HEADER, "amp-conformance-not-a-valid-identifier")],
+            Self::Twice => vec![h(Self::HEADER, key), h(Self::HEADER, key)],
         }
     }
+
+    /// The header name as the page spells it, which every ordinary request uses.
+    pub const HEADER: &'static str = "API_ID";
 }
 
 /// A request as it goes on the wire, with the credential left symbolic.

@@ -1,5 +1,6 @@
-//! Reproductions as curl commands: exact method, headers and body bytes, with the API_ID
-//! written as `$AMP_API_ID` so that the command is safe to paste into a ticket.
+//! Reproductions as curl commands: exact method, header names (curl sends them as written,
+//! case included), header values and body bytes, with the API_ID written as `$AMP_API_ID` so
+//! that the command is safe to paste into a ticket.
 
 use crate::cases::{Auth, WireRequest};
 
@@ -68,8 +69,12 @@ fn body_arg(body: &[u8]) -> String {
 ///     body: b"action=create".to_vec(),
 /// };
 /// let cmd = command("http://127.0.0.1:8080/api.php", &request);
-/// assert!(cmd.contains(r#"-H "api_id: $AMP_API_ID""#));
+/// assert!(cmd.contains(r#"-H "API_ID: $AMP_API_ID""#));
 /// assert!(cmd.ends_with("--data-binary 'action=create'"));
+///
+/// // A header-case check shows the casing it sends.
+/// let lower = WireRequest { auth: Auth::ValidAs("api_id".into()), ..request };
+/// assert!(command("http://127.0.0.1:8080/api.php", &lower).contains(r#"-H "api_id: $AMP_API_ID""#));
 /// ```
 pub fn command(url: &str, request: &WireRequest) -> String {
     let mut parts = vec!["curl -sS -i".to_owned()];
@@ -79,13 +84,14 @@ pub fn command(url: &str, request: &WireRequest) -> String {
     parts.push(shell_quote(url.as_bytes()));
     let key_header = |name: &str| format!("-H \"{name}: $AMP_API_ID\"");
     match &request.auth {
-        Auth::Valid => parts.push(key_header("api_id")),
+        Auth::Valid => parts.push(key_header(Auth::HEADER)),
         Auth::ValidAs(name) => parts.push(key_header(name)),
         Auth::Twice => {
-            parts.push(key_header("api_id"));
-            parts.push(key_header("api_id"));
+            parts.push(key_header(Auth::HEADER));
+            parts.push(key_header(Auth::HEADER));
         }
-        Auth::Empty => parts.push("-H 'api_id;'".to_owned()),
+        // curl's syntax for a header with an empty value.
+        Auth::Empty => parts.push(format!("-H '{};'", Auth::HEADER)),
         Auth::Missing => {}
         Auth::Invalid => {
             for (name, value) in request.auth.headers("") {
