@@ -65,6 +65,9 @@ pub struct Verdict {
     pub actual: String,
     /// The `report_id` of a success answer.
     pub report_id: Option<u64>,
+    /// The outcome was right and only the HTTP status or media type deviates (R-STATUS,
+    /// R-BODY's 413): a matter of the transport, not of the request's values.
+    pub status_only: bool,
 }
 
 /// A parsed AMP answer.
@@ -280,6 +283,7 @@ pub fn judge(
         reason,
         actual,
         report_id: None,
+        status_only: false,
     };
     let answer = match answer {
         Err(err) => return verdict(Class::Error, case.rule(), err.to_string(), err.to_string()),
@@ -530,6 +534,7 @@ pub fn judge(
                 "R-STATUS"
             };
             out.class = deviation;
+            out.status_only = true;
             out.rule = rule.to_owned();
             out.reason = format!(
                 "expected HTTP {expected_status} with application/json, got HTTP {} with {}",

@@ -574,9 +574,10 @@ async fn run_against(
             }
         }
         let mut ready = ready;
-        // Transport matters (R-STATUS) do not depend on the request: nothing to shrink.
+        // Status and media type (R-STATUS, R-BODY's 413) do not depend on the values: nothing
+        // to shrink.
         let shrinkable =
-            matches!(verdict.class, Class::Fail | Class::NonStrict) && verdict.rule != "R-STATUS";
+            matches!(verdict.class, Class::Fail | Class::NonStrict) && !verdict.status_only;
         if shrinkable && index >= fixture_count && stopped.is_none() {
             if let Some(tree) = trees.get_mut(index - fixture_count).and_then(Option::take) {
                 let found = shrink(
@@ -739,7 +740,7 @@ fn diagnose(answers: &[Answered], endpoint: &str) -> Vec<String> {
     }
     let not_found = ok.iter().filter(|(_, a)| a.status == 404).count();
     if not_found > 0 && not_found * 2 >= ok.len() {
-        let path = reqwest::Url::parse(endpoint)
+        let path = url::Url::parse(endpoint)
             .map(|u| u.path().to_owned())
             .unwrap_or_default();
         notes.push(format!(
