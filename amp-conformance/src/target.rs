@@ -233,11 +233,7 @@ impl Target {
 
     /// The URL a request goes to.
     pub fn url_for(&self, request: &WireRequest) -> String {
-        match &request.query {
-            Some(q) if self.endpoint.contains('?') => format!("{}&{q}", self.endpoint),
-            Some(q) => format!("{}?{q}", self.endpoint),
-            None => self.endpoint.clone(),
-        }
+        url_for(&self.endpoint, request)
     }
 
     /// Sends one request and reads at most the capped body. The head carries `Host`, the
@@ -314,5 +310,14 @@ impl Target {
         let destination = Destination::parse(url)
             .map_err(|e| TransportError::Broken(format!("invalid observer URL {url:?}: {e}")))?;
         self.send_to(&destination, &request).await
+    }
+}
+
+/// The URL `request` goes to at `endpoint`: the endpoint with the request's query string.
+pub fn url_for(endpoint: &str, request: &WireRequest) -> String {
+    match &request.query {
+        Some(q) if endpoint.contains('?') => format!("{endpoint}&{q}"),
+        Some(q) => format!("{endpoint}?{q}"),
+        None => endpoint.to_owned(),
     }
 }

@@ -180,3 +180,25 @@ async fn against_a_target_without_allow_writes_creates_nothing_and_says_which_fl
                 .is_some_and(|r| r.contains("--allow-writes"))
     }));
 }
+
+#[test]
+fn dry_run_against_the_embedded_server_prints_the_plan() {
+    let output = bin()
+        .args(["--dry-run", "--seed", "5", "--cases", "4"])
+        .output()
+        .expect("run");
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let curls: Vec<&str> = stdout.lines().filter(|l| l.starts_with("curl ")).collect();
+    assert!(curls.len() > 20, "{stdout}");
+    assert!(
+        curls.iter().all(|l| l.contains("'http://127.0.0.1:PORT/")),
+        "{stdout}"
+    );
+    assert!(
+        curls
+            .iter()
+            .any(|l| l.contains(r#"-H "API_ID: $AMP_API_ID""#)),
+        "{stdout}"
+    );
+}
