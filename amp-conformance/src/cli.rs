@@ -15,6 +15,10 @@ use crate::report::{Format, terminal};
 use crate::runner::{Observer, RunConfig, RunError};
 use crate::server::ServeArgs;
 use crate::snapshot::Snapshots;
+
+/// Where a `--target`'s baseline lives by default, relative to the working directory (the
+/// user's project): `amp-baseline/<host>`, one directory per host whatever its port.
+pub const BASELINE_DIR: &str = "amp-baseline";
 use crate::target::{Secret, Target};
 
 /// Conformance kit for the Abuse Manager Pro API.
@@ -272,9 +276,7 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     let snapshot_dir = match (&args.snapshots, &args.target) {
         _ if args.no_snapshots => None,
         (Some(dir), _) => Some(dir.clone()),
-        (None, Some(target)) => {
-            Some(PathBuf::from("fixtures/snapshots").join(Target::host_label(target)))
-        }
+        (None, Some(target)) => Some(PathBuf::from(BASELINE_DIR).join(Target::host_label(target))),
         (None, None) => {
             // The embedded server's baseline is the repository's fixtures/snapshots/reference.
             // Run anywhere else (an installed binary), there is nothing to compare with, and a
@@ -294,7 +296,8 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
             }
         }
     };
-    // Under CI nothing is written for review: a difference only fails the run.
+    // Under CI nothing is written unless --update-snapshots asks: a new answer is reported, a
+    // changed one fails the run.
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     let snapshots = snapshot_dir.map(|dir| Snapshots::new(dir, args.update_snapshots, !ci));
     let key = read_key(args)?;

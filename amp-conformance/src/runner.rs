@@ -1367,30 +1367,41 @@ pub fn compare_stored(expected: &ResolvedCreate, got: &ReportRecord) -> Vec<Stor
     out
 }
 
-/// Progress on stderr: a bar on a terminal, one plain line per check otherwise.
+/// Progress on stderr: a bar on a terminal; otherwise (a CI log) a line at every tenth of the
+/// run or every few seconds, whichever comes first, never a line per check.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     plain: bool,
     done: std::sync::atomic::AtomicUsize,
     total: usize,
+    started: Instant,
+    /// When the last plain line was printed, and at which tenth.
+    last: std::sync::Mutex<(Instant, usize)>,
 }
+
+/// Longest silence between two plain progress lines.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 impl Progress {
     fn new(enabled: bool, total: usize) -> Self {
         let tty = std::io::stderr().is_terminal();
         let bar = (enabled && tty).then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
-            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {msg}")
             {
                 bar.set_style(style);
             }
             bar
         });
+        let now = Instant::now();
         Self {
             bar,
             plain: enabled && !tty,
             done: 0.into(),
             total,
+            started: now,
+            last: std::sync::Mutex::new((now, 0)),
         }
     }
 
@@ -1400,7 +1411,20 @@ impl Progress {
             bar.inc(1);
             bar.set_message(id.to_owned());
         } else if self.plain {
-            eprintln!("[{n}/{}] {id}", self.total);
+            let tenth = n * 10 / self.total.max(1);
+            let Ok(mut last) = self.last.lock() else {
+                return;
+            };
+            let now = Instant::now();
+            if tenth > last.1 || now.duration_since(last.0) >= PROGRESS_EVERY {
+                *last = (now, tenth);
+                let rate = n as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+                eprintln!(
+                    "progress: {}% ({n}/{} checks, {rate:.0}/s)",
+                    n * 100 / self.total.max(1),
+                    self.total
+                );
+            }
         }
     }
 

@@ -1,7 +1,14 @@
-//! Snapshots of the fixture cases' answers in insta's `.snap` format, written and compared by
-//! the runner itself: insta's assertion macros panic on a mismatch, and a run must check every
-//! case and count every mismatch. `cargo insta review --workspace-root DIR` reviews the
-//! `.snap.new` files (the directory gets the stub package cargo-insta needs).
+//! The baseline: the fixture cases' answers of one target, in insta's `.snap` format, written
+//! and compared by the runner itself (insta's assertion macros panic on a mismatch, and a run
+//! must check every case and count every mismatch).
+//!
+//! A baseline is the user's own record of their server. The first run against a target records
+//! it and passes; later runs compare, and a changed answer fails the run with a diff, whatever
+//! the layer of the rule behind it: a change is what the baseline exists to catch. A case that
+//! is new since the baseline (a kit upgrade) is recorded, not failed. `--update-snapshots`
+//! accepts changes; `cargo insta review --workspace-root DIR` reviews the `.snap.new` files
+//! (the directory gets the stub package cargo-insta needs). Under `CI=true` nothing is written
+//! unless `--update-snapshots` asks.
 
 use std::path::{Path, PathBuf};
 
@@ -15,9 +22,11 @@ use crate::target::{HttpAnswer, Secret};
 pub enum SnapshotState {
     /// Equal to the recorded one.
     Matched,
-    /// None was recorded.
+    /// None was recorded; it is now (a first run, or a case new since the baseline).
+    Recorded,
+    /// None was recorded, and nothing was written (under CI, or the directory is read-only).
     New,
-    /// It differs from the recorded one.
+    /// It differs from the recorded one: the run fails.
     Changed,
     /// Written as the recorded one (`--update-snapshots`).
     Accepted,
@@ -32,6 +41,36 @@ pub struct SnapshotOutcome {
     pub state: SnapshotState,
     /// The `.snap` file.
     pub path: String,
+    /// For a changed answer: the recorded and the new answer, line by line (`-` recorded,
+    /// `+` now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// A line diff of two answers: `-` for the recorded lines, `+` for the new ones, two lines of
+/// context around each change.
+pub fn diff(recorded: &str, now: &str) -> String {
+    let diff = similar::TextDiff::from_lines(recorded, now);
+    let mut out = String::new();
+    for group in diff.grouped_ops(2) {
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                let line = change.value().trim_end_matches('\n');
+                // A hostile answer may be huge: each line is cut to what a terminal shows.
+                let line: String = line.chars().take(200).collect();
+                out.push(sign);
+                out.push(' ');
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// A snapshot directory and how to treat differences.
@@ -39,7 +78,7 @@ pub struct SnapshotOutcome {
 pub struct Snapshots {
     dir: PathBuf,
     update: bool,
-    write_new: bool,
+    write: bool,
 }
 
 /// The file name insta would give a snapshot named `id` (`/` becomes `__`).
@@ -96,13 +135,13 @@ const STUB_MANIFEST: &str = "# Lets `cargo insta review --workspace-root .` find
 [lib]\npath = \"lib.rs\"\n\n[workspace]\n";
 
 impl Snapshots {
-    /// Snapshots in `dir`; `update` accepts every new or changed one; `write_new` writes
-    /// `.snap.new` files for review (off under CI).
-    pub fn new(dir: impl Into<PathBuf>, update: bool, write_new: bool) -> Self {
+    /// Snapshots in `dir`; `update` accepts every changed one; `write` records new ones and
+    /// writes `.snap.new` files for review of changed ones (off under CI).
+    pub fn new(dir: impl Into<PathBuf>, update: bool, write: bool) -> Self {
         Self {
             dir: dir.into(),
             update,
-            write_new,
+            write: write || update,
         }
     }
 
@@ -129,37 +168,101 @@ impl Snapshots {
         let path = self.dir.join(file_name(id));
         let new_path = path.with_extension("snap.new");
         let recorded = std::fs::read_to_string(&path).ok();
-        let state = match recorded.as_deref().and_then(recorded_body) {
-            Some(body) if body == content.trim_end() => SnapshotState::Matched,
-            Some(_) => SnapshotState::Changed,
-            None => SnapshotState::New,
-        };
+        let recorded = recorded.as_deref().and_then(recorded_body);
         let file = format!("{}{content}\n", front_matter(id));
-        match state {
-            SnapshotState::Matched if new_path.exists() => std::fs::remove_file(&new_path)?,
-            SnapshotState::Matched => {}
-            _ if self.update => {
-                self.ensure_dir()?;
-                std::fs::write(&path, file)?;
-                if new_path.exists() {
-                    std::fs::remove_file(&new_path)?;
-                }
-                return Ok(SnapshotOutcome {
-                    id: id.to_owned(),
-                    state: SnapshotState::Accepted,
-                    path: path.display().to_string(),
-                });
-            }
-            _ if self.write_new => {
-                self.ensure_dir()?;
-                std::fs::write(&new_path, file)?;
-            }
-            _ => {}
-        }
-        Ok(SnapshotOutcome {
+        let outcome = |state, diff| SnapshotOutcome {
             id: id.to_owned(),
             state,
             path: path.display().to_string(),
-        })
+            diff,
+        };
+        match recorded {
+            Some(body) if body == content.trim_end() => {
+                if new_path.exists() {
+                    std::fs::remove_file(&new_path)?;
+                }
+                Ok(outcome(SnapshotState::Matched, None))
+            }
+            Some(body) => {
+                let diff = Some(diff(body, content.trim_end()));
+                if self.update {
+                    self.ensure_dir()?;
+                    std::fs::write(&path, file)?;
+                    if new_path.exists() {
+                        std::fs::remove_file(&new_path)?;
+                    }
+                    return Ok(outcome(SnapshotState::Accepted, diff));
+                }
+                if self.write {
+                    self.ensure_dir()?;
+                    std::fs::write(&new_path, file)?;
+                }
+                Ok(outcome(SnapshotState::Changed, diff))
+            }
+            None if self.write => {
+                self.ensure_dir()?;
+                std::fs::write(&path, file)?;
+                Ok(outcome(SnapshotState::Recorded, None))
+            }
+            None => Ok(outcome(SnapshotState::New, None)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn temp() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "amp-snapshot-unit-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn first_run_records_then_matches_then_a_change_fails_with_a_diff() {
+        let dir = temp();
+        let writing = Snapshots::new(&dir, false, true);
+        let a = "{\n  \"code\": \"AMP003\"\n}";
+        let b = "{\n  \"code\": \"AMP002\"\n}";
+        assert_eq!(
+            writing.check("x/one", a).unwrap().state,
+            SnapshotState::Recorded
+        );
+        assert_eq!(
+            writing.check("x/one", a).unwrap().state,
+            SnapshotState::Matched
+        );
+        let changed = writing.check("x/one", b).unwrap();
+        assert_eq!(changed.state, SnapshotState::Changed);
+        let diff = changed.diff.unwrap();
+        assert!(diff.contains("-   \"code\": \"AMP003\""), "{diff}");
+        assert!(diff.contains("+   \"code\": \"AMP002\""), "{diff}");
+        assert!(dir.join("amp__x_one.snap.new").exists());
+        // Accepting makes the new answer the baseline.
+        let update = Snapshots::new(&dir, true, false);
+        assert_eq!(
+            update.check("x/one", b).unwrap().state,
+            SnapshotState::Accepted
+        );
+        assert_eq!(
+            writing.check("x/one", b).unwrap().state,
+            SnapshotState::Matched
+        );
+        assert!(!dir.join("amp__x_one.snap.new").exists());
+    }
+
+    #[test]
+    fn under_ci_nothing_is_written() {
+        let dir = temp().join("baseline");
+        let ci = Snapshots::new(&dir, false, false);
+        assert_eq!(ci.check("x/two", "{}").unwrap().state, SnapshotState::New);
+        assert!(!dir.exists());
     }
 }

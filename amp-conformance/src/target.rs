@@ -196,20 +196,25 @@ impl Target {
                 .is_ok_and(|ip| ip.is_loopback())
     }
 
-    /// The host part, for naming a snapshot directory.
+    /// The name of a target's baseline directory: its host, without the port, so that the same
+    /// server restarted on another port keeps its baseline; every loopback address is
+    /// `localhost`.
+    ///
+    /// ```
+    /// use amp_conformance::target::Target;
+    /// assert_eq!(Target::host_label("http://127.0.0.1:8123/api.php"), "localhost");
+    /// assert_eq!(Target::host_label("https://whmcs.example.com/m/api.php"), "whmcs.example.com");
+    /// ```
     pub fn host_label(endpoint: &str) -> String {
         let Ok(url) = url::Url::parse(endpoint) else {
             return "target".to_owned();
         };
-        let host = url
-            .host_str()
+        if Self::is_loopback(endpoint) {
+            return "localhost".to_owned();
+        }
+        url.host_str()
             .unwrap_or("target")
-            .trim_matches(|c| c == '[' || c == ']');
-        let label = match url.port() {
-            Some(port) => format!("{host}_{port}"),
-            None => host.to_owned(),
-        };
-        label
+            .trim_matches(|c| c == '[' || c == ']')
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || c == '.' || c == '-' {

@@ -202,3 +202,26 @@ fn dry_run_against_the_embedded_server_prints_the_plan() {
         "{stdout}"
     );
 }
+
+/// In a CI log (stderr not a terminal) progress is a line per tenth of the run, never one per
+/// check; the summary is the same.
+#[test]
+fn ci_logs_get_a_progress_line_per_tenth_not_per_check() {
+    let output = bin()
+        .args(["--seed", "5", "--cases", "300"])
+        .env("CI", "true")
+        .output()
+        .expect("run");
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let progress = stderr
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .count();
+    assert!((1..=12).contains(&progress), "{stderr}");
+    assert!(
+        !stderr.lines().any(|l| l.starts_with('[')),
+        "no per-check lines: {stderr}"
+    );
+    assert!(stdout.contains("=> PASS"), "{stdout}");
+}

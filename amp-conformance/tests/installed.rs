@@ -307,3 +307,94 @@ fn serve_starts_with_the_builtin_services() {
     assert!(answer.contains(r#""status":"success""#), "{answer}");
     assert!(!Path::new(&installed.dir).join("fixtures").exists());
 }
+
+mod support;
+
+/// `run --target` flags for a test server, as a user would type them.
+fn target_args(server: &support::TestServer) -> Vec<String> {
+    use amp_contract::envelope::DedicatedIp;
+    let registry = support::registry();
+    let mut args = vec![
+        "run".to_owned(),
+        "--quiet".to_owned(),
+        "--seed".to_owned(),
+        "7".to_owned(),
+        "--cases".to_owned(),
+        "20".to_owned(),
+        "--target".to_owned(),
+        server.endpoint.clone(),
+        "--allow-writes".to_owned(),
+        "--allow-suspend".to_owned(),
+        "--max-writes".to_owned(),
+        "500".to_owned(),
+        "--observe-url".to_owned(),
+        server.observe.clone(),
+        "--missing-service-id".to_owned(),
+        registry.missing_id().to_string(),
+    ];
+    for (id, ip) in registry.iter() {
+        args.push("--service".to_owned());
+        args.push(match ip {
+            DedicatedIp::Address(ip) => format!("{id}={ip}"),
+            DedicatedIp::None => format!("{id}=none"),
+        });
+    }
+    args
+}
+
+/// A run of the copied binary against a correct server that is not the reference: the first
+/// run records the baseline (in `amp-baseline/localhost`, whatever the port) and passes, the
+/// second compares and passes, and a server whose answers changed fails with a diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_gets_a_baseline_on_its_first_run_and_a_diff_when_it_changes() {
+    let installed = Installed::new("baseline");
+    let run = |server: &support::TestServer| {
+        let args = target_args(server);
+        let mut command = installed.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        command.env("AMP_API_ID", support::KEY);
+        async move {
+            let output = tokio::process::Command::from(command)
+                .output()
+                .await
+                .unwrap();
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stdout).into_owned()
+                    + &String::from_utf8_lossy(&output.stderr),
+            )
+        }
+    };
+    let server = support::spawn(support::Mutant::Different).await;
+    let (code, out) = run(&server).await;
+    assert_eq!(code, Some(0), "first run: {out}");
+    assert!(
+        out.contains("as the baseline in amp-baseline/localhost"),
+        "{out}"
+    );
+    let baseline = installed.dir.join("amp-baseline/localhost");
+    let recorded = std::fs::read_dir(&baseline).unwrap().count();
+    assert!(recorded > 20, "{recorded} files in {}", baseline.display());
+
+    let (code, out) = run(&server).await;
+    assert_eq!(code, Some(0), "second run: {out}");
+    assert!(!out.contains("baseline"), "{out}");
+
+    // Another server on another port, with other answers: the same baseline catches them.
+    drop(server);
+    let changed = support::spawn(support::Mutant::AcceptsSuspend).await;
+    let (code, out) = run(&changed).await;
+    assert_eq!(code, Some(1), "changed answers: {out}");
+    assert!(
+        out.contains("CHANGED") && out.contains("values/suspend-page-example"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+     \"status\": \"success\""),
+        "a diff: {out}"
+    );
+    assert!(out.contains("--update-snapshots"), "{out}");
+    assert_eq!(
+        installed.extra_entries(&["amp-baseline"]),
+        Vec::<String>::new()
+    );
+}

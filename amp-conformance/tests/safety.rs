@@ -319,15 +319,27 @@ fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 }
 
 async fn snapshot_run(endpoint: &str, dir: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let output = bin()
+    snapshot_run_env(endpoint, dir, extra, None).await
+}
+
+async fn snapshot_run_env(
+    endpoint: &str,
+    dir: &Path,
+    extra: &[&str],
+    ci: Option<&str>,
+) -> (Option<i32>, String) {
+    let mut command = bin();
+    command
         .args(["run", "--quiet", "--target", endpoint])
         .args(["--missing-service-id", "999", "--cases", "0", "--snapshots"])
         .arg(dir)
         .args(extra)
         .env("AMP_API_ID", KEY)
-        .output()
-        .await
-        .unwrap();
+        .env_remove("CI");
+    if let Some(ci) = ci {
+        command.env("CI", ci);
+    }
+    let output = command.output().await.unwrap();
     let (stdout, stderr) = text(&output);
     (output.status.code(), format!("{stdout}\n{stderr}"))
 }
@@ -343,20 +355,23 @@ fn cargo_insta() -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshots_new_then_accepted_then_matched_then_changed() {
+async fn snapshots_recorded_then_matched_then_changed_then_accepted() {
     let amp = amp().await;
     let endpoint = amp.server.endpoint();
     let root = raw::temp_dir("snapshots");
     let dir = root.join("snaps");
 
-    // 1. A fresh directory: every snapshot is new; the run fails and writes `.snap.new`.
+    // 1. No baseline yet: the first run records it, passes, and says where and to commit it.
     let (code, out) = snapshot_run(&endpoint, &dir, &[]).await;
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("cargo insta review --workspace-root"), "{out}");
-    let new = files_with(&dir, ".snap.new");
-    assert!(new.len() > 20, "{new:?}");
-    assert!(files_with(&dir, ".snap").is_empty());
-    let sample = std::fs::read_to_string(&new[0]).unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("as the baseline in") && out.contains("commit them"),
+        "{out}"
+    );
+    let recorded = files_with(&dir, ".snap");
+    assert!(recorded.len() > 20, "{recorded:?}");
+    assert!(files_with(&dir, ".snap.new").is_empty());
+    let sample = std::fs::read_to_string(&recorded[0]).unwrap();
     let rest = sample.strip_prefix("---\n").expect("front matter");
     let (front, body) = rest.split_once("\n---\n").expect("front matter end");
     assert!(front.contains("source: amp-conformance"), "{front}");
@@ -364,7 +379,31 @@ async fn snapshots_new_then_accepted_then_matched_then_changed() {
     let value: serde_json::Value = serde_json::from_str(body).expect("the body is JSON");
     assert!(value["http_status"].is_u64(), "{body}");
 
-    // 1b. cargo-insta accepts the `.snap.new` files, and the kit reads its result as matching.
+    // 2. The same answers match: nothing to say.
+    let (code, out) = snapshot_run(&endpoint, &dir, &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("baseline"), "{out}");
+
+    // 3. A changed answer fails, naming the check with a diff, and leaves `.snap.new` files.
+    amp.changed.store(true, Ordering::SeqCst);
+    let (code, out) = snapshot_run(&endpoint, &dir, &[]).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("CHANGED") && out.contains("--update-snapshots"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.trim_start().starts_with("- "))
+            && out.lines().any(|l| l.trim_start().starts_with("+ ")),
+        "a diff of the two answers: {out}"
+    );
+    let changed = files_with(&dir, ".snap.new");
+    assert!(
+        !changed.is_empty() && changed.len() < recorded.len(),
+        "{changed:?}"
+    );
+
+    // 3b. cargo-insta accepts the `.snap.new` files, and the kit reads its result as matching.
     match cargo_insta() {
         None => eprintln!("note: cargo-insta is not installed; `cargo insta accept` not checked"),
         Some(cargo) => {
@@ -383,53 +422,36 @@ async fn snapshots_new_then_accepted_then_matched_then_changed() {
                 .unwrap();
             let (stdout, stderr) = text(&output);
             assert!(output.status.success(), "{stdout}\n{stderr}");
-            assert!(
-                files_with(&copy, ".snap.new").is_empty(),
-                "{stdout}\n{stderr}"
-            );
-            assert_eq!(files_with(&copy, ".snap").len(), new.len());
             let (code, out) = snapshot_run(&endpoint, &copy, &[]).await;
             assert_eq!(code, Some(0), "snapshots accepted by cargo-insta: {out}");
         }
     }
 
-    // 2. --update-snapshots accepts them.
-    let (code, out) = snapshot_run(&endpoint, &dir, &["--update-snapshots"]).await;
-    assert_eq!(code, Some(0), "{out}");
-    assert_eq!(files_with(&dir, ".snap").len(), new.len());
-    assert!(files_with(&dir, ".snap.new").is_empty());
-    assert!(out.contains("snapshots accepted"), "{out}");
-
-    // 3. The same answers match.
-    let (code, out) = snapshot_run(&endpoint, &dir, &[]).await;
-    assert_eq!(code, Some(0), "{out}");
-    assert!(!out.contains("snapshot "), "{out}");
-
-    // 4. Changed answers fail the run again, with `.snap.new` files to review...
-    amp.changed.store(true, Ordering::SeqCst);
-    let (code, out) = snapshot_run(&endpoint, &dir, &[]).await;
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("snapshot Changed"), "{out}");
-    let changed = files_with(&dir, ".snap.new");
-    assert!(
-        !changed.is_empty() && changed.len() < new.len(),
-        "{changed:?}"
-    );
-
-    // 5. ...but none under CI, where a difference only fails the run.
+    // 4. Under CI a change still fails, and nothing is written.
     for path in &changed {
         std::fs::remove_file(path).unwrap();
     }
-    let output = bin()
-        .args(["run", "--quiet", "--target", &endpoint])
-        .args(["--missing-service-id", "999", "--cases", "0", "--snapshots"])
-        .arg(&dir)
-        .env("AMP_API_ID", KEY)
-        .env("CI", "true")
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{:?}", text(&output));
+    let (code, out) = snapshot_run_env(&endpoint, &dir, &[], Some("true")).await;
+    assert_eq!(code, Some(1), "{out}");
     assert!(files_with(&dir, ".snap.new").is_empty());
+
+    // 5. --update-snapshots accepts the change, without Rust tools.
+    let (code, out) = snapshot_run(&endpoint, &dir, &["--update-snapshots"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("changed answers accepted"), "{out}");
+    let (code, out) = snapshot_run(&endpoint, &dir, &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+
+    // 6. A case new since the baseline (a kit upgrade) is recorded, not failed; under CI it is
+    // reported and not written.
+    std::fs::remove_file(&recorded[0]).unwrap();
+    let (code, out) = snapshot_run_env(&endpoint, &dir, &[], Some("true")).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("were not recorded"), "{out}");
+    assert!(!recorded[0].exists());
+    let (code, out) = snapshot_run(&endpoint, &dir, &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("recorded 1 answers"), "{out}");
+    assert!(recorded[0].exists());
     let _ = std::fs::remove_dir_all(&root);
 }

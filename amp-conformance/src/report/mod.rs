@@ -115,10 +115,11 @@ impl RunReport {
     /// Recomputes `passed`.
     pub fn settle(&mut self) {
         use crate::snapshot::SnapshotState;
+        // A new answer is recorded (or reported under CI), never a failure; a changed one is.
         let snapshots_differ = self
             .snapshots
             .iter()
-            .any(|s| matches!(s.state, SnapshotState::New | SnapshotState::Changed));
+            .any(|s| s.state == SnapshotState::Changed);
         self.passed = !self.checks.iter().any(|c| c.fails(self.strict))
             && !snapshots_differ
             && self.stopped.is_none();

@@ -79,32 +79,7 @@ pub fn write(
         writeln!(out, "note: {note}")?;
     }
     if !report.snapshots.is_empty() {
-        use crate::snapshot::SnapshotState;
-        let differ = |s: &&crate::snapshot::SnapshotOutcome| {
-            matches!(s.state, SnapshotState::New | SnapshotState::Changed)
-        };
-        for s in report.snapshots.iter().filter(differ) {
-            writeln!(out, "snapshot {:?}: {} ({})", s.state, s.id, s.path)?;
-        }
-        let accepted = report
-            .snapshots
-            .iter()
-            .filter(|s| s.state == SnapshotState::Accepted)
-            .count();
-        if accepted > 0 {
-            writeln!(out, "{accepted} snapshots accepted")?;
-        }
-        if let Some(dir) = report
-            .snapshot_dir
-            .as_deref()
-            .filter(|_| report.snapshots.iter().any(|s| differ(&s)))
-        {
-            writeln!(
-                out,
-                "snapshots differ: review with `cargo insta review --workspace-root {dir}` \
-                 (cargo install cargo-insta), or accept all with --update-snapshots"
-            )?;
-        }
+        snapshots(report, out)?;
     }
     writeln!(out, "target: {}", report.target)?;
     writeln!(
@@ -123,7 +98,7 @@ pub fn write(
     } else if report.stopped.is_some() {
         " (stopped sending)"
     } else {
-        " (snapshots differ)"
+        " (answers changed since the baseline)"
     };
     writeln!(
         out,
@@ -132,5 +107,57 @@ pub fn write(
         report.seconds,
         report.summary_line()
     )?;
+    Ok(())
+}
+
+/// The baseline: changed answers with their diffs, then one line each for what was recorded,
+/// not recorded, or accepted.
+fn snapshots(report: &RunReport, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use crate::snapshot::SnapshotState;
+    let dir = report.snapshot_dir.as_deref().unwrap_or("the baseline");
+    let count = |state| report.snapshots.iter().filter(|s| s.state == state).count();
+    for s in report
+        .snapshots
+        .iter()
+        .filter(|s| s.state == SnapshotState::Changed)
+    {
+        writeln!(
+            out,
+            "CHANGED    {}: the answer differs from the baseline ({})",
+            s.id, s.path
+        )?;
+        for line in s.diff.as_deref().unwrap_or("").lines() {
+            writeln!(out, "    {line}")?;
+        }
+    }
+    let changed = count(SnapshotState::Changed);
+    if changed > 0 {
+        writeln!(
+            out,
+            "{changed} answers changed since the baseline in {dir}: if the change is intended, \
+             accept it with --update-snapshots (or review with `cargo insta review \
+             --workspace-root {dir}`)"
+        )?;
+    }
+    let recorded = count(SnapshotState::Recorded);
+    if recorded > 0 {
+        writeln!(
+            out,
+            "recorded {recorded} answers as the baseline in {dir} (a first run, or cases new \
+             since the baseline): commit them; later runs compare against them"
+        )?;
+    }
+    let new = count(SnapshotState::New);
+    if new > 0 {
+        writeln!(
+            out,
+            "{new} answers are not in the baseline {dir} and were not recorded (CI is set): run \
+             with --update-snapshots to record them"
+        )?;
+    }
+    let accepted = count(SnapshotState::Accepted);
+    if accepted > 0 {
+        writeln!(out, "{accepted} changed answers accepted into {dir}")?;
+    }
     Ok(())
 }
