@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::cases::fixtures::FixtureSource;
 use crate::judge::Profile;
 use crate::report::{Format, terminal};
-use crate::runner::{Observer, RunConfig, RunError};
+use crate::runner::{self, Observer, RunConfig, RunError};
 use crate::server::ServeArgs;
 use crate::snapshot::Snapshots;
 
@@ -91,16 +91,16 @@ pub struct RunArgs {
     #[arg(long)]
     allow_suspend: bool,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(long, default_value_t = runner::DEFAULT_CONCURRENCY, value_name = "N")]
     concurrency: usize,
     /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    #[arg(long, default_value_t = runner::DEFAULT_TIMEOUT_SECS, value_name = "SECS")]
     timeout: f64,
     /// Read the API_ID from this file instead of AMP_API_ID.
     #[arg(long, value_name = "PATH")]
     api_id_file: Option<PathBuf>,
     /// Number of property cases.
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = runner::DEFAULT_CASES, value_name = "N")]
     cases: usize,
     /// Seed of the property cases; the run prints it, and the same seed replays the run.
     #[arg(long, value_name = "S")]
@@ -183,7 +183,7 @@ pub struct ListArgs {
     #[command(flatten)]
     fixtures: FixtureArgs,
     /// Number of property cases to list.
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = runner::DEFAULT_CASES, value_name = "N")]
     cases: usize,
     /// Seed of the property cases.
     #[arg(long, default_value_t = 0, value_name = "S")]
@@ -324,7 +324,6 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         allow_suspend: args.allow_suspend,
         concurrency: args.concurrency.clamp(1, 256),
         timeout: Duration::from_secs_f64(args.timeout),
-        max_body: 1024 * 1024,
         cases: args.cases,
         seed: args.seed,
         profile: args.profile,
@@ -334,12 +333,12 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         fixtures: args.fixtures.source(),
         progress: !args.quiet,
         max_writes: match &args.target {
-            Some(_) => Some(args.max_writes.unwrap_or(25)),
+            Some(_) => Some(args.max_writes.unwrap_or(runner::DEFAULT_MAX_WRITES)),
             None => args.max_writes,
         },
         rate: args.rate,
         snapshots,
-        stop_after_errors: 5,
+        ..RunConfig::default()
     })
 }
 

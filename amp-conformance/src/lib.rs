@@ -9,12 +9,15 @@
 pub mod cases;
 pub mod cli;
 pub mod judge;
+pub mod observer;
 pub mod openapi;
 pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod runner;
+pub mod send;
 pub mod server;
+pub mod shrink;
 pub mod snapshot;
 pub mod target;
 mod transport;

@@ -6,7 +6,16 @@ use amp_contract::ResolvedCreate;
 use amp_contract::documented;
 use amp_contract::envelope::{DedicatedIp, ServiceDirectory};
 
+use std::collections::HashSet;
+
+use crate::cases::properties::{self, PropertyCase, PropertyContext, Tree};
+use crate::cases::stateful::IDS_PROBES;
 use crate::cases::{Case, Expectation, Need, Origin, WireRequest};
+use crate::report::checks::skipped_result;
+use crate::report::{CheckResult, curl};
+use crate::runner::{RunConfig, RunError, embedded_services, random_token};
+use crate::server;
+use crate::target::{Secret, Target};
 
 /// What the planner knows about this run.
 #[derive(Debug, Clone)]
@@ -164,4 +173,258 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
         stored,
         documented,
     }))
+}
+
+/// The cases of a run, planned: what will be sent, what is skipped, and the value trees of
+/// the property cases (by index), for shrinking.
+pub(crate) struct Prepared {
+    /// What will be sent, by case index.
+    pub(crate) ready: Vec<(usize, Ready)>,
+    /// What is not sent, with the reason, by case index.
+    pub(crate) skipped: Vec<(usize, CheckResult)>,
+    /// The value trees of the property cases (by index after the fixtures), for shrinking.
+    pub(crate) trees: Vec<Option<Tree>>,
+    /// How many cases are fixtures (they come first).
+    pub(crate) fixture_count: usize,
+    /// Writes left for the R-IDS probes, sent only when the run's creates give no ordered pair.
+    pub(crate) probe_budget: usize,
+}
+
+/// Where a write stands when the budget is short, once every rule has its create: D-SUCCESS
+/// first, then D-DEFAULTS, then the other documented checks, then reference ones, then
+/// generated cases.
+fn write_priority(case: &Case) -> u8 {
+    let fixture = matches!(case.origin, Origin::Fixture { .. });
+    match (fixture, case.rule()) {
+        (true, "D-SUCCESS") => 0,
+        (true, _) if case.rules.iter().any(|r| r == "D-DEFAULTS") => 2,
+        (true, rule) if rule.starts_with("D-") => 3,
+        (true, _) => 4,
+        (false, _)
+            if matches!(
+                case.origin,
+                Origin::Property {
+                    generator: "valid",
+                    ..
+                }
+            ) =>
+        {
+            5
+        }
+        (false, _) => 6,
+    }
+}
+
+/// The rules one create exercises: the case's own, the reference rules that make its request
+/// leave the documented layer (a generated `allow_unsuspend=on` exercises R-BOOL), the
+/// documented rule that demands its success, and the stateful checks every create feeds.
+pub fn write_coverage(ready: &Ready) -> Vec<&str> {
+    let mut rules: Vec<&str> = ready.case.rules.iter().map(String::as_str).collect();
+    match &ready.documented {
+        documented::Verdict::Silent { rules: silent, .. } => rules.extend(silent.iter().copied()),
+        documented::Verdict::Demands { rule, .. } => rules.push(rule),
+    }
+    rules.extend(["D-DEFAULTS", "D-UNIQUE", "R-IDS"]);
+    rules.sort_unstable();
+    rules.dedup();
+    rules
+}
+
+/// Chooses which creates a budget of `budget` writes sends (CONTRACT.md §6): a plain D-SUCCESS
+/// create, then, greedily, the creates that exercise the most rules (documented ones first) no
+/// chosen create exercises yet, so that every rule
+/// that needs a write is exercised once; then the rest by [`write_priority`]. Returns the
+/// indices of `ready` (positions) that are over budget.
+fn over_budget(ready: &[(usize, Ready)], budget: usize) -> HashSet<usize> {
+    let mut writes: Vec<(u8, usize, Vec<&str>)> = ready
+        .iter()
+        .filter(|(_, r)| r.case.writes())
+        .map(|(i, r)| (write_priority(&r.case), *i, write_coverage(r)))
+        .collect();
+    writes.sort_by_key(|(priority, index, _)| (*priority, *index));
+    let mut covered: HashSet<&str> = HashSet::new();
+    let mut chosen: Vec<usize> = Vec::new();
+    // The page's most basic demand first: a plain D-SUCCESS create.
+    if let Some((0, index, rules)) = writes.first().filter(|_| budget > 0) {
+        covered.extend(rules.iter().copied());
+        chosen.push(*index);
+    }
+    while chosen.len() < budget {
+        let best = writes
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, index, _))| !chosen.contains(index))
+            .map(|(at, (_, _, rules))| {
+                let new = || rules.iter().filter(|r| !covered.contains(*r));
+                let documented = new().filter(|r| r.starts_with("D-")).count();
+                ((documented, new().count()), at)
+            })
+            // The earliest (highest priority) of those adding the most documented rules, then
+            // the most rules.
+            .fold(
+                None,
+                |best: Option<((usize, usize), usize)>, (gain, at)| match best {
+                    Some((g, _)) if g >= gain => best,
+                    _ => Some((gain, at)),
+                },
+            );
+        match best {
+            Some((gain, at)) if gain.1 > 0 => {
+                let (_, index, rules) = &writes[at];
+                covered.extend(rules.iter().copied());
+                chosen.push(*index);
+            }
+            _ => break,
+        }
+    }
+    for (_, index, _) in &writes {
+        if chosen.len() >= budget {
+            break;
+        }
+        if !chosen.contains(index) {
+            chosen.push(*index);
+        }
+    }
+    writes
+        .iter()
+        .map(|(_, index, _)| *index)
+        .filter(|index| !chosen.contains(index))
+        .collect()
+}
+
+pub(crate) fn prepare(
+    config: &RunConfig,
+    cx: &PlanContext,
+    key: &str,
+    seed: u64,
+) -> Result<Prepared, RunError> {
+    let fixture_cases = config
+        .fixtures
+        .load()
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    let property = properties::generate(
+        &PropertyContext {
+            cases: config.cases,
+            seed,
+            services: config.services.iter().map(|(id, _)| *id).collect(),
+            missing_service: config.missing_service,
+            allow_writes: cx.embedded || config.allow_writes,
+            allow_suspend: cx.embedded || config.allow_suspend,
+        },
+        cx,
+    )
+    .map_err(RunError::Config)?;
+    let (property_cases, trees): (Vec<Case>, Vec<Option<Tree>>) = property
+        .into_iter()
+        .map(|PropertyCase { case, tree }| (case, Some(tree)))
+        .unzip();
+    let fixture_count = fixture_cases.len();
+    let mut skipped = Vec::new();
+    let mut ready = Vec::new();
+    for (index, case) in fixture_cases.into_iter().chain(property_cases).enumerate() {
+        match plan(case, cx, key, seed ^ index as u64) {
+            Planned::Send(r) => ready.push((index, *r)),
+            Planned::Skip(case, reason) => skipped.push((index, skipped_result(&case, reason))),
+        }
+    }
+    // The write budget (CONTRACT.md §6): every rule that needs a write gets one first.
+    let mut probe_budget = IDS_PROBES;
+    if let Some(budget) = config.max_writes {
+        let over = over_budget(&ready, budget);
+        let planned = ready.iter().filter(|(_, r)| r.case.writes()).count() - over.len();
+        probe_budget = IDS_PROBES.min(budget - planned);
+        let reason = format!(
+            "the write budget is spent: every rule that needs a create has one, and this create \
+             would exercise them again (--max-writes {budget}; raise it to run this check too)"
+        );
+        ready.retain(|(index, r)| {
+            if over.contains(index) {
+                skipped.push((*index, skipped_result(&r.case, reason.clone())));
+                false
+            } else {
+                true
+            }
+        });
+    }
+    Ok(Prepared {
+        ready,
+        skipped,
+        trees,
+        fixture_count,
+        probe_budget,
+    })
+}
+
+pub(crate) fn plan_context(config: &RunConfig, embedded: bool, run_id: &str) -> PlanContext {
+    PlanContext {
+        embedded,
+        services: config.services.clone(),
+        missing_service: config.missing_service,
+        allow_writes: config.allow_writes,
+        allow_suspend: config.allow_suspend,
+        run_id: run_id.to_owned(),
+    }
+}
+
+/// The plan of a run as curl commands (`--dry-run`): nothing is sent, no server is started.
+pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
+    let seed = config.seed.unwrap_or_else(rand::random);
+    let run_id = random_token();
+    let endpoint = match &config.target {
+        Some(target) => target.clone(),
+        None => {
+            embedded_services(&mut config)?;
+            format!("http://127.0.0.1:PORT{}", server::API_PATH)
+        }
+    };
+    let key = config.key.clone().unwrap_or_else(|| Secret::new("dry-run"));
+    let cx = plan_context(&config, config.target.is_none(), &run_id);
+    if config.target.is_some() {
+        // The same validation as a real run: a target that is no URL is a usage error.
+        Target::new(
+            &endpoint,
+            key.clone(),
+            config.timeout,
+            config.max_body,
+            &run_id,
+        )
+        .map_err(RunError::Config)?;
+    }
+    let prepared = prepare(&config, &cx, key.expose(), seed)?;
+    let mut out =
+        format!("# dry run: nothing is sent. seed {seed}, run {run_id}, target {endpoint}\n");
+    let mut entries: Vec<(usize, String)> = prepared
+        .ready
+        .iter()
+        .map(|(i, r)| {
+            let line = format!(
+                "# {} [{}] {}\n{}\n",
+                r.case.id,
+                r.case.rule(),
+                r.case.title,
+                curl::command(&crate::target::url_for(&endpoint, &r.wire), &r.wire)
+            );
+            (*i, line)
+        })
+        .chain(prepared.skipped.iter().map(|(i, c)| {
+            (
+                *i,
+                format!("# SKIPPED {} [{}]: {}\n", c.id, c.rule, c.reason),
+            )
+        }))
+        .collect();
+    entries.sort_by_key(|(i, _)| *i);
+    for (_, line) in entries {
+        out.push_str(&line);
+    }
+    if prepared.probe_budget > 0
+        && (cx.embedded || config.allow_writes)
+        && !config.services.is_empty()
+    {
+        out.push_str(&format!(
+            "# stateful/r-ids [R-IDS]: {} sequential creates\n",
+            prepared.probe_budget
+        ));
+    }
+    Ok(key.redact(&out))
 }

@@ -14,6 +14,24 @@ use std::time::Duration;
 
 use amp_conformance::cases::fixtures;
 
+/// Held while a binary is copied and while a process is spawned: a process forked while
+/// another thread still has the fresh copy open for writing would make its exec fail with
+/// "Text file busy" (ETXTBSY).
+static EXEC_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Spawns `command` under [`EXEC_LOCK`] (spawn returns once the child has exec'd).
+fn spawn(command: &mut Command) -> std::process::Child {
+    let _guard = EXEC_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    command.spawn().unwrap()
+}
+
+/// `command`'s output, spawned under [`EXEC_LOCK`].
+fn output(command: &mut Command) -> Output {
+    spawn(command.stdout(Stdio::piped()).stderr(Stdio::piped()))
+        .wait_with_output()
+        .unwrap()
+}
+
 /// An empty directory holding only a copy of the binary; removed when dropped.
 struct Installed {
     dir: PathBuf,
@@ -31,11 +49,14 @@ impl Installed {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_amp-conformance"),
-            dir.join("amp-conformance"),
-        )
-        .unwrap();
+        {
+            let _guard = EXEC_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+            std::fs::copy(
+                env!("CARGO_BIN_EXE_amp-conformance"),
+                dir.join("amp-conformance"),
+            )
+            .unwrap();
+        }
         Self { dir }
     }
 
@@ -56,7 +77,7 @@ impl Installed {
             status,
             stdout,
             stderr,
-        } = self.command(args).output().unwrap();
+        } = output(&mut self.command(args));
         (
             status.code(),
             String::from_utf8_lossy(&stdout).into_owned(),
@@ -259,13 +280,12 @@ fn a_bad_user_case_file_is_exit_2_naming_the_file() {
 #[test]
 fn serve_starts_with_the_builtin_services() {
     let installed = Installed::new("serve");
-    let mut child = installed
-        .command(&["serve", "--listen", "127.0.0.1:0"])
+    let mut child = installed.command(&["serve", "--listen", "127.0.0.1:0"]);
+    child
         .env("AMP_API_ID", "installed-test-key")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    let mut child = spawn(&mut child);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut addr = None;
     let mut lines = Vec::new();
@@ -353,8 +373,7 @@ async fn a_target_gets_a_baseline_on_its_first_run_and_a_diff_when_it_changes() 
         let mut command = installed.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
         command.env("AMP_API_ID", support::KEY);
         async move {
-            let output = tokio::process::Command::from(command)
-                .output()
+            let output = tokio::task::spawn_blocking(move || output(&mut command))
                 .await
                 .unwrap();
             (

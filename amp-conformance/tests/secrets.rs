@@ -137,7 +137,7 @@ async fn an_echoed_key_appears_in_no_byte_written() {
     let mut captured: Vec<(String, Vec<u8>)> = Vec::new();
 
     // Every report format to files, the terminal report with every check, progress lines on
-    // stderr (no --quiet), `.snap.new` files (CI unset).
+    // stderr (no --quiet), the recorded baseline (CI unset).
     let mut cmd = bin();
     common(&mut cmd);
     for (format, name) in [("json", "r.json"), ("junit", "r.xml"), ("markdown", "r.md")] {
@@ -157,8 +157,8 @@ async fn an_echoed_key_appears_in_no_byte_written() {
     assert!(
         files(&snaps)
             .iter()
-            .any(|p| p.to_string_lossy().ends_with(".snap.new")),
-        "snapshots for review were written"
+            .any(|p| p.to_string_lossy().ends_with(".snap")),
+        "the baseline was recorded"
     );
 
     // The key from a file; snapshots accepted; the JSON report on stdout.

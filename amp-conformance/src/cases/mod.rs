@@ -3,6 +3,7 @@
 
 pub mod fixtures;
 pub mod properties;
+pub mod stateful;
 
 use std::fmt;
 

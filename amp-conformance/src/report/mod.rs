@@ -1,7 +1,9 @@
 //! Reports of a run: the data every format renders ([`RunReport`]), and the formats:
 //! [`terminal`], [`json`], [`junit`], [`markdown`].
 
+pub(crate) mod checks;
 pub mod curl;
+pub(crate) mod diagnose;
 pub mod json;
 pub mod junit;
 pub mod markdown;

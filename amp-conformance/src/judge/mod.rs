@@ -1,6 +1,8 @@
 //! The judge: an expectation against an answer gives one outcome class of CONTRACT.md §4,
 //! the rule it concerns and a reason that says expected against actual.
 
+pub mod stored;
+
 use std::fmt;
 
 use amp_contract::documented::{Demand, Verdict as Documented};

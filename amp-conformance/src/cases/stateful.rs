@@ -1,0 +1,293 @@
+//! The stateful checks, a case source over the whole run: D-UNIQUE and R-IDS across every create
+//! the run made (with sequential probes only where the run offers no ordered pair), and
+//! D-DEFAULTS through the observer, judged at both layers.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use amp_contract::{ResolvedCreate, documented};
+use futures_util::StreamExt;
+
+use super::{Case, Expectation, Origin, RequestSpec};
+use crate::judge::stored::{compare_stored, stored_class};
+use crate::judge::{self, Class, Profile};
+use crate::observer::read_record;
+use crate::plan::{self, PlanContext, Planned};
+use crate::report::CheckResult;
+use crate::report::checks::{finish, stateful_result};
+use crate::runner::RunConfig;
+use crate::send::Sent;
+use crate::target::Target;
+
+/// Sequential creates sent for R-IDS when the run's own creates give no ordered pair (a create
+/// answered before another was sent), budget permitting.
+pub(crate) const IDS_PROBES: usize = 3;
+
+/// A successful create of the run: what the stateful checks need of it.
+#[derive(Debug, Clone)]
+pub(crate) struct Created {
+    /// The check that made it.
+    pub(crate) check: String,
+    /// Its `report_id`.
+    pub(crate) id: u64,
+    /// What a conforming server stores for it (the reference layer's exact values).
+    pub(crate) stored: Option<ResolvedCreate>,
+    /// The page's verdict on its request.
+    pub(crate) documented: documented::Verdict,
+    /// When it was sent and answered.
+    pub(crate) sent: Sent,
+}
+
+/// R-IDS over creates sent concurrently: wherever one create was answered before another was
+/// sent, the later one's id must be larger. Returns the number of such ordered pairs the run
+/// offers, and the first violations (later create, its id, earlier create, its id).
+fn ids_in_order(created: &[Created]) -> (usize, Vec<String>) {
+    let mut by_answer: Vec<&Created> = created.iter().collect();
+    by_answer.sort_by_key(|c| c.sent.answered);
+    let mut by_send: Vec<&Created> = created.iter().collect();
+    by_send.sort_by_key(|c| c.sent.at);
+    let (mut pairs, mut seen, mut highest) = (0usize, 0usize, None::<&Created>);
+    let mut violations = Vec::new();
+    for later in by_send {
+        while let Some(earlier) = by_answer
+            .get(seen)
+            .filter(|e| e.sent.answered < later.sent.at)
+        {
+            if highest.is_none_or(|h| earlier.id > h.id) {
+                highest = Some(earlier);
+            }
+            seen += 1;
+        }
+        pairs += seen;
+        if let Some(earlier) = highest.filter(|e| e.id >= later.id) {
+            if violations.len() < 3 {
+                violations.push(format!(
+                    "{} got {} after {} had got {}",
+                    later.check, later.id, earlier.check, earlier.id
+                ));
+            }
+        }
+    }
+    (pairs, violations)
+}
+
+/// D-UNIQUE and R-IDS across the run's creates, and D-DEFAULTS through the observer.
+pub(crate) async fn stateful(
+    config: &RunConfig,
+    cx: &PlanContext,
+    target: &Target,
+    successes: &[Created],
+    probes: usize,
+) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    let mut created = successes.to_vec();
+    // R-IDS: ids of creates answered before another was sent must increase. Sequential probes
+    // are sent only when the run's own creates give no such pair, budget permitting.
+    let probe = Case {
+        id: "stateful/r-ids".to_owned(),
+        rules: vec!["R-IDS".to_owned(), "D-UNIQUE".to_owned()],
+        title: "report ids increase strictly (creates answered before another was sent)".to_owned(),
+        request: RequestSpec::form(
+            amp_contract::Action::to_form(&amp_contract::CreateAbuseReport::new(
+                1,
+                "amp-conformance R-IDS probe",
+            ))
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_vec(),
+                    if v == b"1" && k == b"service_id" {
+                        b"{service}".to_vec()
+                    } else {
+                        v.to_vec()
+                    },
+                )
+            })
+            .collect(),
+        ),
+        expect: Expectation::Success,
+        origin: Origin::Stateful,
+        admin_notes_under_test: false,
+    };
+    let mut probe_problem = None;
+    if ids_in_order(&created).0 == 0 && probes >= 2 {
+        if let Planned::Send(ready) = plan::plan(probe.clone(), cx, target.key().expose(), 0) {
+            for _ in 0..probes {
+                let at = Instant::now();
+                let answer = target.send(&ready.wire).await;
+                let sent = Sent {
+                    at,
+                    answered: Instant::now(),
+                };
+                let verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
+                match verdict.report_id {
+                    Some(id) if verdict.class != Class::Fail => created.push(Created {
+                        check: probe.id.clone(),
+                        id,
+                        stored: None,
+                        documented: ready.documented.clone(),
+                        sent,
+                    }),
+                    // A probe that got no id is itself a finding, judged like any create.
+                    _ => {
+                        probe_problem =
+                            Some(finish(&ready, &verdict, target, answer.as_ref().ok()));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let (pairs, violations) = ids_in_order(&created);
+    let ids_result = |class, actual: String, reason: String| {
+        stateful_result(
+            "stateful/r-ids",
+            "R-IDS",
+            &probe.title,
+            class,
+            "strictly increasing ids",
+            actual,
+            reason,
+        )
+    };
+    out.push(match probe_problem {
+        Some(problem) if problem.class != Class::Pass => problem,
+        _ if pairs == 0 => ids_result(
+            Class::Skipped,
+            format!(
+                "{} creates, none answered before another was sent",
+                created.len()
+            ),
+            "needs two creates in sequence (--allow-writes, --service, and --max-writes of at \
+             least 2)"
+                .to_owned(),
+        ),
+        _ if violations.is_empty() => ids_result(
+            Class::Pass,
+            format!("{} creates, {pairs} ordered pairs", created.len()),
+            String::new(),
+        ),
+        _ => ids_result(
+            match config.profile {
+                Profile::Reference => Class::NonStrict,
+                Profile::Documented => Class::Info,
+            },
+            format!("{} creates, {pairs} ordered pairs", created.len()),
+            format!("ids did not increase strictly: {}", violations.join("; ")),
+        ),
+    });
+    // D-UNIQUE over every create of the run.
+    let title = "no two successful creates share a report_id";
+    if created.len() < 2 {
+        out.push(stateful_result(
+            "stateful/d-unique",
+            "D-UNIQUE",
+            title,
+            Class::Skipped,
+            "unique ids",
+            "fewer than two creates".to_owned(),
+            "needs at least two successful creates (--allow-writes and --service)".to_owned(),
+        ));
+    } else {
+        let mut seen = HashSet::new();
+        let repeated: Vec<String> = created
+            .iter()
+            .filter(|c| !seen.insert(c.id))
+            .map(|c| format!("{} (again by {})", c.id, c.check))
+            .collect();
+        let (class, reason) = if repeated.is_empty() {
+            (Class::Pass, String::new())
+        } else {
+            (
+                Class::Fail,
+                format!("repeated report ids: {}", repeated.join(", ")),
+            )
+        };
+        out.push(stateful_result(
+            "stateful/d-unique",
+            "D-UNIQUE",
+            title,
+            class,
+            "unique ids",
+            format!("{} creates", created.len()),
+            reason,
+        ));
+    }
+    // D-DEFAULTS through the observer, at both layers.
+    let observed: Vec<&Created> = successes.iter().filter(|c| c.stored.is_some()).collect();
+    match &config.observer {
+        None => out.push(stateful_result(
+            "stateful/d-defaults",
+            "D-DEFAULTS",
+            "stored values and defaults, read back through an observer",
+            Class::Skipped,
+            "stored values as sent, defaults applied",
+            "no observer".to_owned(),
+            "needs an observer: pass --observe-url TEMPLATE or --observe-cmd CMD".to_owned(),
+        )),
+        Some(observer) => {
+            // Reports are read back as many at a time as the run sends requests.
+            let reads =
+                futures_util::stream::iter(observed.into_iter().map(|created| async move {
+                    let record = read_record(observer, created.id, target, config.timeout).await;
+                    (created, record)
+                }))
+                .buffered(config.concurrency.max(1))
+                .collect::<Vec<_>>()
+                .await;
+            for (created, record) in reads {
+                let Some(expected) = &created.stored else {
+                    continue;
+                };
+                let id = created.id;
+                let (class, rule, actual, reason) = match record {
+                    Err(e) => (Class::Error, "D-DEFAULTS", e.clone(), e),
+                    Ok(record) => {
+                        let diffs = compare_stored(expected, &record);
+                        let (class, rule) =
+                            stored_class(&diffs, &created.documented, config.profile);
+                        if diffs.is_empty() {
+                            (
+                                class,
+                                rule,
+                                format!("report {id} as expected"),
+                                String::new(),
+                            )
+                        } else {
+                            let what: Vec<&str> = diffs.iter().map(|d| d.text.as_str()).collect();
+                            let reason = match class {
+                                Class::Fail => {
+                                    "stored values differ beyond surrounding whitespace \
+                                                and address spelling (D-DEFAULTS)"
+                                        .to_owned()
+                                }
+                                _ => format!(
+                                    "stored values equal by D-DEFAULTS, not in {rule}'s exact form"
+                                ),
+                            };
+                            (
+                                class,
+                                rule,
+                                format!("report {id}: {}", what.join("; ")),
+                                reason,
+                            )
+                        }
+                    }
+                };
+                let mut result = stateful_result(
+                    &format!("{}#stored", created.check),
+                    rule,
+                    "the stored report holds what was sent and the defaults",
+                    class,
+                    "stored values as sent, defaults applied",
+                    actual,
+                    reason,
+                );
+                result.rules = vec!["D-DEFAULTS".to_owned(), rule.to_owned()];
+                result.rules.dedup();
+                out.push(result);
+            }
+        }
+    }
+    out
+}

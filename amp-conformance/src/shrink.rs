@@ -1,0 +1,79 @@
+//! Shrinking: a failing generated case is made simpler, step by step, while the simpler request
+//! still breaks the same rule in the same class (each candidate re-checked against the contract
+//! before it is sent).
+
+use crate::cases::Case;
+use crate::cases::Expectation;
+use crate::cases::properties::Tree;
+use crate::judge::{self, Profile, Verdict};
+use crate::plan::{self, PlanContext, Planned, Ready};
+use crate::target::Target;
+
+/// Most requests spent shrinking one failing property case.
+const SHRINK_STEPS: usize = 48;
+
+/// Shrinks a failing property case: simpler requests that still break the same rule, sent
+/// and judged again; each candidate is first re-checked against the contract so that it
+/// still breaks the rule it was made for.
+pub(crate) async fn shrink(
+    mut tree: Tree,
+    template: &Case,
+    failing: &Verdict,
+    cx: &PlanContext,
+    target: &Target,
+    profile: Profile,
+    seed: u64,
+) -> Option<(Ready, Verdict, usize)> {
+    // Against a real target, a shrinking step may create a report (and a server that accepted
+    // the original will accept the simpler one): only requests that neither were meant to
+    // create nor did create are shrunk there, so the write budget holds (CONTRACT.md §6).
+    if !cx.embedded && (template.writes() || failing.report_id.is_some()) {
+        return None;
+    }
+    let mut best = None;
+    let mut steps = 0;
+    if !tree.simplify() {
+        return None;
+    }
+    while steps < SHRINK_STEPS {
+        steps += 1;
+        let candidate = tree.current(template);
+        let still = match plan::plan(candidate, cx, target.key().expose(), seed) {
+            Planned::Send(ready) if contract_agrees(&ready, target.key().expose(), cx) => {
+                let answer = target.send(&ready.wire).await;
+                let verdict = judge::judge(&ready.case, &ready.documented, &answer, profile);
+                if verdict.report_id.is_some() && !cx.embedded {
+                    break;
+                }
+                (verdict.class == failing.class && verdict.rule == failing.rule)
+                    .then_some((*ready, verdict))
+            }
+            _ => None,
+        };
+        let more = match still {
+            Some(found) => {
+                best = Some(found);
+                tree.simplify()
+            }
+            None => tree.complicate(),
+        };
+        if !more {
+            break;
+        }
+    }
+    best.map(|(ready, verdict)| (ready, verdict, steps))
+}
+
+/// Whether the contract's own answer to the exact request is the case's expectation.
+fn contract_agrees(ready: &Ready, key: &str, cx: &PlanContext) -> bool {
+    match (&ready.case.expect, ready.wire.oracle(key, cx)) {
+        (Expectation::Success, Ok(_)) => true,
+        (Expectation::Error { code, params, .. }, Err(rejection)) => {
+            rejection.error.code == *code
+                && params
+                    .iter()
+                    .all(|p| rejection.error.params.contains(&p.as_str()))
+        }
+        _ => false,
+    }
+}
