@@ -439,18 +439,9 @@ fn list(args: &ListArgs) -> ExitCode {
             case.title
         ));
     }
-    out.push_str(&format!(
-        "{:<48} {:<14} {}\n",
-        "stateful/r-ids", "R-IDS", "sequential creates get strictly increasing report ids"
-    ));
-    out.push_str(&format!(
-        "{:<48} {:<14} {}\n",
-        "stateful/d-unique", "D-UNIQUE", "no two successful creates share a report_id"
-    ));
-    out.push_str(&format!(
-        "{:<48} {:<14} {}\n",
-        "<case>#stored", "D-DEFAULTS", "each create's stored report, through an observer"
-    ));
+    for (id, rule, title) in crate::cases::stateful::CHECKS {
+        out.push_str(&format!("{id:<48} {rule:<14} {title}\n"));
+    }
     let _ = std::io::stdout().write_all(out.as_bytes());
     ExitCode::SUCCESS
 }

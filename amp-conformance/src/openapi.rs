@@ -33,8 +33,7 @@ pub const SUCCESS_SCHEMA: &str = "Success";
 pub const ERROR_SCHEMA: &str = "Error";
 
 /// The two body types the envelope reads (R-BODY).
-pub const FORM_MEDIA_TYPES: [&str; 2] =
-    ["application/x-www-form-urlencoded", "multipart/form-data"];
+pub const FORM_MEDIA_TYPES: [&str; 2] = [crate::cases::FORM, "multipart/form-data"];
 
 const JSON: &str = "application/json";
 

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use crate::cases::properties::{self, PropertyCase, PropertyContext, Tree};
 use crate::cases::stateful::IDS_PROBES;
-use crate::cases::{Case, Expectation, Need, Origin, WireRequest};
+use crate::cases::{Case, Expectation, Generator, Need, Origin, WireRequest};
 use crate::report::checks::skipped_result;
 use crate::report::{CheckResult, curl};
 use crate::runner::{RunConfig, RunError, embedded_services, random_token};
@@ -136,7 +136,7 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
     let mutation = matches!(
         case.origin,
         Origin::Property {
-            generator: "mutation",
+            generator: Generator::Mutation,
             ..
         }
     );
@@ -204,7 +204,7 @@ fn write_priority(case: &Case) -> u8 {
             if matches!(
                 case.origin,
                 Origin::Property {
-                    generator: "valid",
+                    generator: Generator::Valid,
                     ..
                 }
             ) =>
@@ -422,7 +422,8 @@ pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
         && !config.services.is_empty()
     {
         out.push_str(&format!(
-            "# stateful/r-ids [R-IDS]: {} sequential creates\n",
+            "# {} [R-IDS]: up to {} sequential creates if the run's creates give no ordered pair\n",
+            crate::cases::stateful::R_IDS,
             prepared.probe_budget
         ));
     }

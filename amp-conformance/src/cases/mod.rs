@@ -183,12 +183,40 @@ pub enum Origin {
     /// A generated case: replay with the run's seed.
     Property {
         /// Which generator.
-        generator: &'static str,
+        generator: Generator,
         /// Index in the run.
         index: usize,
     },
     /// A check over the whole run.
     Stateful,
+}
+
+/// The generators of property cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generator {
+    /// Valid creates from the contract's strategy.
+    Valid,
+    /// Invalid creates, each with the error the contract expects.
+    Invalid,
+    /// Wire-level mutations of valid creates, judged by the contract's answer to the bytes.
+    Mutation,
+}
+
+impl Generator {
+    /// Its name in check ids (`prop/valid/0003`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Invalid => "invalid",
+            Self::Mutation => "mutation",
+        }
+    }
+}
+
+impl fmt::Display for Generator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Placeholders that fixture values use for services, resolved per run.

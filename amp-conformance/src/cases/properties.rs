@@ -10,7 +10,7 @@ use amp_contract::{Action, CreateAbuseReport, envelope::ServiceDirectory};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use super::{Auth, BodySpec, Case, Encoding, Expectation, Origin, RequestSpec};
+use super::{Auth, BodySpec, Case, Encoding, Expectation, Generator, Origin, RequestSpec};
 
 /// What the generators may assume about the target.
 #[derive(Debug, Clone)]
@@ -372,7 +372,7 @@ pub fn generate(
         let mut case = valid_case(tree.current());
         case.id = format!("prop/valid/{index:04}");
         case.origin = Origin::Property {
-            generator: "valid",
+            generator: Generator::Valid,
             index,
         };
         out.push(PropertyCase {
@@ -387,7 +387,7 @@ pub fn generate(
         let mut case = invalid_case(tree.current());
         case.id = format!("prop/invalid/{index:04}");
         case.origin = Origin::Property {
-            generator: "invalid",
+            generator: Generator::Invalid,
             index,
         };
         out.push(PropertyCase {
@@ -403,7 +403,7 @@ pub fn generate(
         let mut case = mutation.apply(tree.current());
         case.id = format!("prop/mutation/{}/{index:04}", mutation.name());
         case.origin = Origin::Property {
-            generator: "mutation",
+            generator: Generator::Mutation,
             index,
         };
         out.push(PropertyCase {

@@ -21,6 +21,33 @@ use crate::target::Target;
 
 /// Sequential creates sent for R-IDS when the run's own creates give no ordered pair (a create
 /// answered before another was sent), budget permitting.
+/// The R-IDS check over the run's creates.
+pub const R_IDS: &str = "stateful/r-ids";
+/// The D-UNIQUE check over the run's creates.
+pub const D_UNIQUE: &str = "stateful/d-unique";
+/// The D-DEFAULTS check when no observer is given (one `<case>#stored` check per create
+/// otherwise).
+pub const D_DEFAULTS: &str = "stateful/d-defaults";
+
+/// The checks this source adds to a run, as `list` shows them: id, rule, title.
+pub const CHECKS: [(&str, &str, &str); 3] = [
+    (
+        R_IDS,
+        "R-IDS",
+        "report ids increase strictly (creates answered before another was sent)",
+    ),
+    (
+        D_UNIQUE,
+        "D-UNIQUE",
+        "no two successful creates share a report_id",
+    ),
+    (
+        "<case>#stored",
+        "D-DEFAULTS",
+        "each create's stored report, through an observer, at both layers",
+    ),
+];
+
 pub(crate) const IDS_PROBES: usize = 3;
 
 /// A successful create of the run: what the stateful checks need of it.
@@ -84,7 +111,7 @@ pub(crate) async fn stateful(
     // R-IDS: ids of creates answered before another was sent must increase. Sequential probes
     // are sent only when the run's own creates give no such pair, budget permitting.
     let probe = Case {
-        id: "stateful/r-ids".to_owned(),
+        id: R_IDS.to_owned(),
         rules: vec!["R-IDS".to_owned(), "D-UNIQUE".to_owned()],
         title: "report ids increase strictly (creates answered before another was sent)".to_owned(),
         request: RequestSpec::form(
@@ -141,7 +168,7 @@ pub(crate) async fn stateful(
     let (pairs, violations) = ids_in_order(&created);
     let ids_result = |class, actual: String, reason: String| {
         stateful_result(
-            "stateful/r-ids",
+            R_IDS,
             "R-IDS",
             &probe.title,
             class,
@@ -180,7 +207,7 @@ pub(crate) async fn stateful(
     let title = "no two successful creates share a report_id";
     if created.len() < 2 {
         out.push(stateful_result(
-            "stateful/d-unique",
+            D_UNIQUE,
             "D-UNIQUE",
             title,
             Class::Skipped,
@@ -204,7 +231,7 @@ pub(crate) async fn stateful(
             )
         };
         out.push(stateful_result(
-            "stateful/d-unique",
+            D_UNIQUE,
             "D-UNIQUE",
             title,
             class,
@@ -217,7 +244,7 @@ pub(crate) async fn stateful(
     let observed: Vec<&Created> = successes.iter().filter(|c| c.stored.is_some()).collect();
     match &config.observer {
         None => out.push(stateful_result(
-            "stateful/d-defaults",
+            D_DEFAULTS,
             "D-DEFAULTS",
             "stored values and defaults, read back through an observer",
             Class::Skipped,
