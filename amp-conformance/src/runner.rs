@@ -646,12 +646,11 @@ async fn run_against(
         seconds: 0.0,
     };
     for check in &mut report.checks {
-        check.known_failure = config.known_failures.contains(&check.id)
-            && matches!(check.class, Class::Fail | Class::NonStrict);
         for text in [&mut check.actual, &mut check.reason, &mut check.expected] {
             *text = key.redact(text);
         }
     }
+    report.apply_known_failures(&config.known_failures);
     for note in report.notes.iter_mut().chain(report.stopped.as_mut()) {
         *note = key.redact(note);
     }

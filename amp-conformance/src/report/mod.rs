@@ -1,7 +1,8 @@
-//! Reports of a run: the data every format renders ([`RunReport`]), and the formats:
-//! [`terminal`], [`json`], [`junit`], [`markdown`].
+//! Reports of a run: the data every format renders ([`RunReport`]), its checks grouped by root
+//! cause ([`findings`]), and the formats: [`terminal`], [`json`], [`junit`], [`markdown`].
 
 pub mod curl;
+pub mod findings;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -137,12 +138,18 @@ pub enum Format {
 }
 
 impl Format {
-    /// Renders the report.
+    /// Renders the report (Markdown with the findings only, not every check).
     pub fn render(self, report: &RunReport) -> String {
+        self.render_with(report, false)
+    }
+
+    /// Renders the report; `verbose` (`--verbose`) adds every check to the Markdown summary.
+    /// JSON and JUnit always carry every check.
+    pub fn render_with(self, report: &RunReport, verbose: bool) -> String {
         match self {
             Self::Json => json::render(report),
             Self::Junit => junit::render(report),
-            Self::Markdown => markdown::render(report),
+            Self::Markdown => markdown::render(report, verbose),
         }
     }
 }
