@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cases::fixtures::FixtureSource;
 use crate::judge::Profile;
+use crate::report::findings::parse_known_failures;
 use crate::report::{Format, terminal};
 use crate::runner::{self, Observer, RunConfig, RunError};
 use crate::server::ServeArgs;
@@ -111,7 +112,9 @@ pub struct RunArgs {
     /// NON-STRICT findings fail the run too.
     #[arg(long)]
     strict: bool,
-    /// File of check ids (one per line, `#` comments) whose FAIL or NON-STRICT is accepted.
+    /// File of known failures, one a line: a check id, a rule id (`R-BODY`) or a finding name
+    /// as the report prints it (`R-STATUS:http-400-instead-of-200`); `#` comments. Their FAIL
+    /// or NON-STRICT is reported but accepted; entries that matched nothing are listed.
     #[arg(long, value_name = "FILE")]
     known_failures: Option<PathBuf>,
     /// Observer URL template with `{report_id}`, sent with the same API_ID (D-DEFAULTS).
@@ -148,7 +151,8 @@ pub struct RunArgs {
     /// Do not compare or write snapshots.
     #[arg(long)]
     no_snapshots: bool,
-    /// Print every check, not only findings.
+    /// Print every check, one block each, not only the findings grouped by root cause (in the
+    /// terminal and the Markdown report).
     #[arg(long, short)]
     verbose: bool,
     /// No progress output.
@@ -254,13 +258,10 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     }
     let known_failures = match &args.known_failures {
         None => HashSet::new(),
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read --known-failures {}: {e}", path.display()))?
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or("").trim())
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        Some(path) => parse_known_failures(
+            &std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --known-failures {}: {e}", path.display()))?,
+        ),
     };
     let observer = match (&args.observe_url, &args.observe_cmd) {
         (Some(url), _) if !url.contains("{report_id}") => {
@@ -396,7 +397,7 @@ async fn run(args: RunArgs) -> ExitCode {
         let _ = std::io::stdout().write_all(terminal_text.as_bytes());
     }
     for (format, path) in args.format.iter().zip(&args.output) {
-        if let Err(e) = write_output(path, &redact(format.render(&report))) {
+        if let Err(e) = write_output(path, &redact(format.render_with(&report, args.verbose))) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }

@@ -52,7 +52,7 @@ pub struct RunConfig {
     pub profile: Profile,
     /// `--strict`.
     pub strict: bool,
-    /// Check ids whose FAIL or NON-STRICT is accepted.
+    /// Check ids, rule ids or finding names whose FAIL or NON-STRICT is accepted.
     pub known_failures: HashSet<String>,
     /// Observer for D-DEFAULTS.
     pub observer: Option<Observer>,
@@ -322,14 +322,12 @@ async fn run_against(
             .as_ref()
             .map(|s| s.dir().display().to_string()),
         stopped,
+        unmatched_known_failures: Vec::new(),
         passed: false,
         seconds: 0.0,
     };
-    for check in &mut report.checks {
-        check.known_failure = config.known_failures.contains(&check.id)
-            && matches!(check.class, Class::Fail | Class::NonStrict);
-    }
     redact(&mut report, key);
+    report.apply_known_failures(&config.known_failures);
     report.settle();
     Ok(report)
 }

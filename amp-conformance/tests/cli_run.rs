@@ -225,3 +225,56 @@ fn ci_logs_get_a_progress_line_per_tenth_not_per_check() {
     );
     assert!(stdout.contains("=> PASS"), "{stdout}");
 }
+
+/// `--known-failures FILE`: a rule id and a finding name with `#` comments; the run passes under
+/// `--strict`, and an entry that matched nothing is listed in the terminal and the JSON report.
+#[tokio::test]
+async fn known_failures_file_accepts_rules_and_lists_stale_entries() {
+    let server = spawn(Mutant::AcceptsSuspend).await;
+    let dir = std::env::temp_dir().join(format!("amp-known-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("known.txt");
+    std::fs::write(
+        &file,
+        "# accepted until the server follows R-SUSPEND\nR-SUSPEND   # ticket 12\n\n\
+         # without --allow-writes, `suspend` against the missing service reads as R-ORDER\n\
+         R-ORDER:amp003-omits-parameters\nR-STATUS:http-400-instead-of-200\n",
+    )
+    .expect("write");
+    let endpoint = server.endpoint.clone();
+    let json = dir.join("report.json");
+    let (file_arg, json_arg) = (file.clone(), json.clone());
+    let run = move |known: bool| {
+        let mut cmd = bin();
+        cmd.args(["run", "--quiet", "--strict", "--target", &endpoint])
+            .args(["--missing-service-id", "4", "--seed", "3", "--no-snapshots"])
+            .env("AMP_API_ID", KEY);
+        if known {
+            cmd.arg("--known-failures")
+                .arg(&file_arg)
+                .args(["--format", "json", "--output"])
+                .arg(&json_arg);
+        }
+        cmd.output().expect("run")
+    };
+    let (plain, output) = tokio::task::spawn_blocking(move || (run(false), run(true)))
+        .await
+        .expect("join");
+    assert_eq!(plain.status.code(), Some(1), "{:?}", text(&plain));
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("(known failure)"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l
+            .starts_with("known failures that matched no FAIL or NON-STRICT check")
+            && l.ends_with(": R-STATUS:http-400-instead-of-200")),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("json");
+    assert_eq!(
+        report["unmatched_known_failures"],
+        serde_json::json!(["R-STATUS:http-400-instead-of-200"])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

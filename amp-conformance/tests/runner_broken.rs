@@ -8,7 +8,8 @@
 mod support;
 
 use amp_conformance::judge::Class;
-use amp_conformance::report::RunReport;
+use amp_conformance::report::findings::parse_known_failures;
+use amp_conformance::report::{Format, RunReport};
 use amp_conformance::runner::run;
 use support::{Mutant, config_for, spawn};
 
@@ -171,6 +172,83 @@ async fn known_failures_are_reported_but_do_not_fail_a_strict_run() {
             .checks
             .iter()
             .any(|c| c.known_failure && c.class == Class::NonStrict)
+    );
+}
+
+/// A known failure named by its rule lasts: generated check ids change with the seed, the rule
+/// does not (a `--known-failures` file with `R-SUSPEND`, seeds 1, 2 and 3, `--strict`).
+#[tokio::test]
+async fn a_known_rule_keeps_a_strict_run_green_for_every_seed() {
+    let server = spawn(Mutant::AcceptsSuspend).await;
+    let entries = parse_known_failures("# the page's own example, accepted until v2\nR-SUSPEND\n");
+    for seed in [1, 2, 3] {
+        let mut config = config_for(&server, seed);
+        config.strict = true;
+        let plain = run(config.clone()).await.expect("run");
+        assert!(!plain.passed, "seed {seed}: R-SUSPEND fails a strict run");
+        config.known_failures = entries.clone();
+        let report = run(config).await.expect("run");
+        assert!(report.passed, "seed {seed}: {:#?}", classes(&report));
+        assert!(report.unmatched_known_failures().is_empty());
+        assert!(
+            report
+                .checks
+                .iter()
+                .filter(|c| c.class == Class::NonStrict)
+                .all(|c| c.known_failure && c.rule == "R-SUSPEND")
+        );
+    }
+}
+
+/// A finding's name, as the report prints it, is a known failure too; an entry that matched
+/// nothing is reported so that it can be removed.
+#[tokio::test]
+async fn a_finding_name_is_a_known_failure_and_stale_entries_are_listed() {
+    let lenient = report(Mutant::AcceptsSuspend, false).await;
+    let mut text: String = lenient
+        .findings()
+        .iter()
+        .filter(|f| f.class == Class::NonStrict)
+        .map(|f| format!("{}\n", f.name))
+        .collect();
+    assert!(
+        text.contains("R-SUSPEND:success-instead-of-amp003"),
+        "{text}"
+    );
+    text.push_str("R-STATUS:http-400-instead-of-200  # fixed in 2.1\nvalues/no-such-check\n");
+    let server = spawn(Mutant::AcceptsSuspend).await;
+    let mut config = config_for(&server, 2);
+    config.strict = true;
+    config.known_failures = parse_known_failures(&text);
+    let report = run(config).await.expect("run");
+    assert!(report.passed, "{:#?}", classes(&report));
+    assert_eq!(
+        report.unmatched_known_failures(),
+        ["R-STATUS:http-400-instead-of-200", "values/no-such-check"]
+    );
+    let mut terminal = Vec::new();
+    amp_conformance::report::terminal::write(&report, &mut terminal, false, false).expect("write");
+    let terminal = String::from_utf8(terminal).expect("UTF-8");
+    let listed = terminal
+        .lines()
+        .find(|l| l.starts_with("known failures that matched no FAIL or NON-STRICT check"))
+        .expect("unmatched entries listed");
+    assert!(
+        listed.contains("R-STATUS:http-400-instead-of-200, values/no-such-check"),
+        "{terminal}"
+    );
+    assert!(terminal.contains("(known failure)"), "{terminal}");
+    let markdown = Format::Markdown.render(&report);
+    assert!(
+        markdown.contains("## Known failures that matched nothing")
+            && markdown.contains("- `values/no-such-check`"),
+        "{markdown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&Format::Json.render(&report)).expect("json");
+    assert_eq!(
+        json["unmatched_known_failures"],
+        serde_json::json!(["R-STATUS:http-400-instead-of-200", "values/no-such-check"])
     );
 }
 

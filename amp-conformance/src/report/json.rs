@@ -1,8 +1,23 @@
-//! The JSON report: the whole [`RunReport`], every check.
+//! The JSON report: the whole [`RunReport`] with every check, the findings (the checks grouped
+//! by root cause) and the `--known-failures` entries that matched nothing.
+
+use serde::Serialize;
 
 use super::RunReport;
+use super::findings::Finding;
+
+#[derive(Serialize)]
+struct Json<'a> {
+    #[serde(flatten)]
+    report: &'a RunReport,
+    findings: Vec<Finding>,
+}
 
 /// Renders the report as pretty JSON.
 pub fn render(report: &RunReport) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    let json = Json {
+        report,
+        findings: report.findings(),
+    };
+    serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

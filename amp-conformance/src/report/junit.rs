@@ -1,5 +1,7 @@
 //! The JUnit XML report (quick-junit), one test case per check.
 
+use std::collections::HashMap;
+
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::RunReport;
@@ -7,10 +9,20 @@ use crate::judge::Class;
 
 /// Renders the report as JUnit XML: FAIL and NON-STRICT are failures (NON-STRICT only fails
 /// the run under `--strict`, which the message says), ERROR is an error, SKIPPED is skipped.
+/// A failure's message names its finding, the name a `--known-failures` file can list.
 pub fn render(report: &RunReport) -> String {
     let mut junit = Report::new("amp-conformance");
     let mut suite = TestSuite::new(report.target.clone());
+    let findings = report.findings();
+    let finding_of: HashMap<&str, &str> = findings
+        .iter()
+        .flat_map(|f| f.checks.iter().map(|c| (c.as_str(), f.name.as_str())))
+        .collect();
     for check in &report.checks {
+        let finding = finding_of
+            .get(check.id.as_str())
+            .map(|name| format!(" (finding {name})"))
+            .unwrap_or_default();
         let status = match check.class {
             Class::Pass | Class::Info => TestCaseStatus::success(),
             Class::Skipped => {
@@ -25,14 +37,17 @@ pub fn render(report: &RunReport) -> String {
             }
             Class::Fail | Class::NonStrict => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(format!("{} {}: {}", check.class, check.rule, check.reason));
+                status.set_message(format!(
+                    "{} {}: {}{finding}",
+                    check.class, check.rule, check.reason
+                ));
                 status.set_type(check.class.to_string());
                 status.set_description(detail(check));
                 status
             }
             Class::Error => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-                status.set_message(check.reason.clone());
+                status.set_message(format!("{}{finding}", check.reason));
                 status.set_type("ERROR");
                 status.set_description(detail(check));
                 status
@@ -50,7 +65,7 @@ pub fn render(report: &RunReport) -> String {
                 ""
             };
             case.set_system_out(format!(
-                "{}{known}: {} {}",
+                "{}{known}: {} {}{finding}",
                 check.class, check.rule, check.reason
             ));
         }

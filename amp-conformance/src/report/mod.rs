@@ -1,9 +1,10 @@
-//! Reports of a run: the data every format renders ([`RunReport`]), and the formats:
-//! [`terminal`], [`json`], [`junit`], [`markdown`].
+//! Reports of a run: the data every format renders ([`RunReport`]), its checks grouped by root
+//! cause ([`findings`]), and the formats: [`terminal`], [`json`], [`junit`], [`markdown`].
 
 pub(crate) mod checks;
 pub mod curl;
 pub(crate) mod diagnose;
+pub mod findings;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -83,6 +84,9 @@ pub struct RunReport {
     pub snapshot_dir: Option<String>,
     /// Why the run stopped sending before the end, if it did (exit code 3).
     pub stopped: Option<String>,
+    /// `--known-failures` entries that matched no FAIL or NON-STRICT check, so that stale ones
+    /// can be removed.
+    pub unmatched_known_failures: Vec<String>,
     /// Whether the run passed.
     pub passed: bool,
     /// Seconds the run took.
@@ -140,12 +144,18 @@ pub enum Format {
 }
 
 impl Format {
-    /// Renders the report.
+    /// Renders the report (Markdown with the findings only, not every check).
     pub fn render(self, report: &RunReport) -> String {
+        self.render_with(report, false)
+    }
+
+    /// Renders the report; `verbose` (`--verbose`) adds every check to the Markdown summary.
+    /// JSON and JUnit always carry every check.
+    pub fn render_with(self, report: &RunReport, verbose: bool) -> String {
         match self {
             Self::Json => json::render(report),
             Self::Junit => junit::render(report),
-            Self::Markdown => markdown::render(report),
+            Self::Markdown => markdown::render(report, verbose),
         }
     }
 }

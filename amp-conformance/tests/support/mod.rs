@@ -46,6 +46,11 @@ pub enum Mutant {
     SwapsNotes,
     /// AMP003 names the parameters in reverse table order (R-ORDER).
     ReversedNames,
+    /// Every AMP error the contract answers with HTTP 200 is answered with HTTP 400 (R-STATUS);
+    /// the oversize body keeps its 413.
+    ErrorsHttp400,
+    /// Like [`Mutant::ErrorsHttp400`], and the oversize body's 413 becomes 400 too (R-BODY).
+    AllErrorsHttp400,
 }
 
 struct AppState {
@@ -148,7 +153,13 @@ async fn api(
                     error.description = format!("Please check: {}", error.params.join(" / "));
                 }
             }
-            let status = rejection.status;
+            let status = match m {
+                Mutant::ErrorsHttp400 if rejection.status == StatusCode::OK => {
+                    StatusCode::BAD_REQUEST
+                }
+                Mutant::AllErrorsHttp400 => StatusCode::BAD_REQUEST,
+                _ => rejection.status,
+            };
             json(status, content_type, ApiResponse::from(&error).to_json())
         }
     }
