@@ -86,14 +86,13 @@ fn main() {
     runtime.block_on(async {
         let registry = Registry::from_file(&workspace().join("fixtures/services.toml")).unwrap();
         let server = start_local(ServerConfig::new(ApiIds::new([KEY]), registry.clone())).await.unwrap();
-        let mut config = RunConfig::embedded();
-        config.target = Some(server.endpoint());
-        config.key = Some(Secret::new(KEY));
-        config.services = registry.iter().collect();
-        config.missing_service = Some(registry.missing_id());
-        config.allow_writes = true;
-        config.allow_suspend = true;
-        config.observer = Some(Observer::Url(server.observe_template()));
+        let mut config = RunConfig::owned_target(
+            &server.endpoint(),
+            Secret::new(KEY),
+            registry.iter().collect(),
+            Some(registry.missing_id()),
+            Some(Observer::Url(server.observe_template())),
+        );
         config.cases = cases;
         config.seed = Some(1);
         let connections = config.concurrency as u64;

@@ -76,6 +76,41 @@ impl RunConfig {
     pub fn embedded() -> Self {
         Self::default()
     }
+
+    /// A run against a server the caller owns (a local build, a test double), with every
+    /// permission: writes, suspending values, its services and its observer.
+    ///
+    /// ```
+    /// use amp_conformance::runner::RunConfig;
+    /// use amp_conformance::target::Secret;
+    /// use amp_contract::envelope::DedicatedIp;
+    /// let config = RunConfig::owned_target(
+    ///     "http://127.0.0.1:8080/api.php",
+    ///     Secret::new("local-key"),
+    ///     vec![(1, DedicatedIp::None)],
+    ///     Some(999),
+    ///     None,
+    /// );
+    /// assert!(config.allow_writes && config.allow_suspend);
+    /// ```
+    pub fn owned_target(
+        endpoint: &str,
+        key: Secret,
+        services: Vec<(u32, DedicatedIp)>,
+        missing_service: Option<u32>,
+        observer: Option<Observer>,
+    ) -> Self {
+        Self {
+            target: Some(endpoint.to_owned()),
+            key: Some(key),
+            services,
+            missing_service,
+            allow_writes: true,
+            allow_suspend: true,
+            observer,
+            ..Self::default()
+        }
+    }
 }
 
 /// Requests in flight at once, unless `--concurrency` says.

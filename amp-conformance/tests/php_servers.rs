@@ -240,14 +240,13 @@ impl Drop for PhpServer {
 /// A run against `server` with every permission and its observer, as tests/support does.
 fn config_for(server: &PhpServer) -> RunConfig {
     let registry = support::registry();
-    let mut config = RunConfig::embedded();
-    config.target = Some(server.endpoint());
-    config.key = Some(Secret::new(KEY));
-    config.services = registry.iter().collect();
-    config.missing_service = Some(registry.missing_id());
-    config.allow_writes = true;
-    config.allow_suspend = true;
-    config.observer = Some(Observer::Url(server.observe_template()));
+    let mut config = RunConfig::owned_target(
+        &server.endpoint(),
+        Secret::new(KEY),
+        registry.iter().collect(),
+        Some(registry.missing_id()),
+        Some(Observer::Url(server.observe_template())),
+    );
     config.seed = Some(SEED);
     config.cases = 120;
     config.timeout = Duration::from_secs(10);

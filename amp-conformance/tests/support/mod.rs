@@ -227,14 +227,13 @@ pub async fn spawn(mutant: Mutant) -> TestServer {
 /// A run against `server` with every permission and its observer.
 pub fn config_for(server: &TestServer, seed: u64) -> RunConfig {
     let registry = registry();
-    let mut config = RunConfig::embedded();
-    config.target = Some(server.endpoint.clone());
-    config.key = Some(Secret::new(KEY));
-    config.services = registry.iter().collect();
-    config.missing_service = Some(registry.missing_id());
-    config.allow_writes = true;
-    config.allow_suspend = true;
-    config.observer = Some(Observer::Url(server.observe.clone()));
+    let mut config = RunConfig::owned_target(
+        &server.endpoint,
+        Secret::new(KEY),
+        registry.iter().collect(),
+        Some(registry.missing_id()),
+        Some(Observer::Url(server.observe.clone())),
+    );
     config.seed = Some(seed);
     config.cases = 120;
     config.timeout = Duration::from_secs(10);
