@@ -370,6 +370,7 @@ async fn run(args: RunArgs) -> ExitCode {
             }
         };
     }
+    install_interrupt(config.interrupt.clone());
     let report = match crate::runner::run(config).await {
         Ok(report) => report,
         Err(RunError::Config(message)) => return usage(message),
@@ -402,13 +403,48 @@ async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if report.stopped.is_some() {
+    if let Some(signal) = &report.interrupted {
+        ExitCode::from(interrupted_status(signal))
+    } else if report.outage {
         ExitCode::from(3)
     } else if report.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The shell's status for a run ended by `signal`: 128 + the signal number (130 for SIGINT,
+/// 143 for SIGTERM), so a script tells an interrupted run from a failing one.
+fn interrupted_status(signal: &str) -> u8 {
+    match signal {
+        "SIGTERM" => 143,
+        _ => 130,
+    }
+}
+
+/// Raises `interrupt` on the first SIGINT or SIGTERM; a second one ends the process at once.
+fn install_interrupt(interrupt: crate::send::Interrupt) {
+    tokio::spawn(async move {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        let signal = tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        };
+        eprintln!(
+            "{signal}: finishing the requests in flight (press Ctrl-C again to quit at once)"
+        );
+        interrupt.raise(signal);
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        std::process::exit(i32::from(interrupted_status(signal)));
+    });
 }
 
 fn list(args: &ListArgs) -> ExitCode {

@@ -17,7 +17,7 @@ use crate::plan::{Prepared, plan_context, prepare};
 use crate::report::checks::{finish, redact, skipped_result};
 use crate::report::diagnose::diagnose;
 use crate::report::{CheckResult, RunReport};
-use crate::send::send_all;
+use crate::send::{Interrupt, send_all};
 use crate::server::{self, RunningServer, ServerConfig};
 use crate::shrink::shrink;
 use crate::snapshot::{self, SnapshotState, Snapshots};
@@ -68,6 +68,9 @@ pub struct RunConfig {
     pub snapshots: Option<Snapshots>,
     /// Consecutive transport errors after which the run stops sending.
     pub stop_after_errors: usize,
+    /// Raised (by the CLI on SIGINT or SIGTERM) to end the run early: nothing more is sent,
+    /// what was answered is judged, and the report is marked incomplete.
+    pub interrupt: Interrupt,
 }
 
 impl RunConfig {
@@ -149,6 +152,7 @@ impl Default for RunConfig {
             rate: None,
             snapshots: None,
             stop_after_errors: 5,
+            interrupt: Interrupt::default(),
         }
     }
 }
@@ -258,7 +262,10 @@ async fn run_against(
         probe_budget,
     } = prepare(config, &cx, key.expose(), seed)?;
     let mut results = skipped;
-    let (answers, stopped) = send_all(ready, &target, config).await;
+    let (answers, stop) = send_all(ready, &target, config).await;
+    let interrupted = config.interrupt.raised();
+    // A run cut short sends nothing more: no shrinking, no stateful probes.
+    let cut_short = stop.is_some() || interrupted.is_some();
 
     if let Some(why) = unreachable(&answers) {
         return Err(RunError::Unreachable(format!(
@@ -292,7 +299,7 @@ async fn run_against(
         // to shrink.
         let shrinkable =
             matches!(verdict.class, Class::Fail | Class::NonStrict) && !verdict.status_only;
-        let tree = (shrinkable && stopped.is_none())
+        let tree = (shrinkable && !cut_short)
             .then(|| index.checked_sub(fixture_count))
             .flatten()
             .and_then(|at| trees.get_mut(at).and_then(Option::take));
@@ -331,10 +338,17 @@ async fn run_against(
     }
     results.sort_by_key(|(index, _)| *index);
     let mut checks: Vec<CheckResult> = results.into_iter().map(|(_, r)| r).collect();
-    if stopped.is_none() {
+    if !cut_short {
         checks.extend(stateful(config, &cx, &target, &successes, probe_budget).await);
     }
-    notes.extend(stopped.clone());
+    notes.extend(stop.as_ref().map(|s| s.reason.clone()));
+    if let Some(signal) = interrupted {
+        notes.push(format!(
+            "interrupted by {signal}: the report covers what was answered before, and is \
+             incomplete; reports this run created carry `amp-conformance run {run_id}` in \
+             admin_notes"
+        ));
+    }
     let mut report = RunReport {
         tool: format!("amp-conformance {}", env!("CARGO_PKG_VERSION")),
         target: if embedded {
@@ -356,7 +370,9 @@ async fn run_against(
             .snapshots
             .as_ref()
             .map(|s| s.dir().display().to_string()),
-        stopped,
+        outage: stop.as_ref().is_some_and(|s| s.outage),
+        stopped: stop.map(|s| s.reason),
+        interrupted: interrupted.map(str::to_owned),
         unmatched_known_failures: Vec::new(),
         passed: false,
         seconds: 0.0,

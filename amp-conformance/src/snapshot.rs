@@ -102,7 +102,11 @@ pub fn content(answer: &HttpAnswer, key: &Secret, run_id: &str) -> String {
     let body_text = key
         .redact(&String::from_utf8_lossy(&answer.body))
         .replace(run_id, "[run_id]");
-    let mut body = serde_json::from_str::<Value>(&body_text).unwrap_or(Value::String(body_text));
+    let mut body = if body_text.len() > SNAPSHOT_BODY_LIMIT {
+        capped(&body_text)
+    } else {
+        serde_json::from_str::<Value>(&body_text).unwrap_or(Value::String(body_text))
+    };
     if let Some(id) = body.get_mut("report_id") {
         *id = Value::String("[report_id]".to_owned());
     }
@@ -115,6 +119,35 @@ pub fn content(answer: &HttpAnswer, key: &Secret, run_id: &str) -> String {
     let text = serde_json::to_string_pretty(&value).unwrap_or_default();
     // The last guard: nothing that holds the key is ever written.
     key.redact(&text)
+}
+
+/// Largest answer body a snapshot stores whole; a longer one (a hostile or broken answer) is
+/// stored as its first [`SNAPSHOT_PREFIX`] bytes and a SHA-256 digest of the whole, which still
+/// tells a changed answer from the same one.
+pub const SNAPSHOT_BODY_LIMIT: usize = 16 * 1024;
+
+/// Bytes of a capped body kept in its snapshot.
+pub const SNAPSHOT_PREFIX: usize = 1024;
+
+/// What a snapshot stores of a body over [`SNAPSHOT_BODY_LIMIT`]: says so, with its size, its
+/// digest and its beginning.
+fn capped(body: &str) -> Value {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let mut cut = SNAPSHOT_PREFIX.min(body.len());
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    serde_json::json!({
+        "capped": format!(
+            "the answer's body is {} bytes, over the {SNAPSHOT_BODY_LIMIT}-byte snapshot limit: \
+             its first {cut} bytes and its SHA-256 are kept",
+            body.len()
+        ),
+        "bytes": body.len(),
+        "sha256": hex,
+        "prefix": &body[..cut],
+    })
 }
 
 fn front_matter(id: &str) -> String {
@@ -256,6 +289,26 @@ mod tests {
             SnapshotState::Matched
         );
         assert!(!dir.join("amp__x_one.snap.new").exists());
+    }
+
+    #[test]
+    fn a_huge_body_is_capped_with_its_digest() {
+        let answer = HttpAnswer {
+            status: 200,
+            content_type: Some("application/json".to_owned()),
+            body: format!("{{\"x\":\"{}\"}}", "é".repeat(400_000)).into_bytes(),
+            location: None,
+            elapsed: std::time::Duration::ZERO,
+        };
+        let text = content(&answer, &Secret::new("k-e-y"), "run");
+        assert!(text.len() < 4 * 1024, "{} bytes", text.len());
+        assert!(
+            text.contains("\"sha256\"") && text.contains("snapshot limit"),
+            "{text}"
+        );
+        let mut other = answer.clone();
+        other.body[10] = b'a';
+        assert_ne!(content(&other, &Secret::new("k-e-y"), "run"), text);
     }
 
     #[test]

@@ -96,6 +96,13 @@ impl TransportError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::Connect { .. })
     }
+
+    /// Whether this is an outage (CONTRACT.md §4, exit code 3): the target could not be reached
+    /// or did not answer at all. A target that answers wrongly (a broken or oversized answer, a
+    /// body that never completes) is a finding, not an outage.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::Connect { .. } | Self::Timeout(_))
+    }
 }
 
 /// An implementation under test.

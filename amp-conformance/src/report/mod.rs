@@ -82,8 +82,13 @@ pub struct RunReport {
     pub snapshots: Vec<crate::snapshot::SnapshotOutcome>,
     /// The snapshot directory, when snapshots were checked.
     pub snapshot_dir: Option<String>,
-    /// Why the run stopped sending before the end, if it did (exit code 3).
+    /// Why the run stopped sending before the end, if it did.
     pub stopped: Option<String>,
+    /// The run stopped because the target stopped answering at all (exit code 3); a target
+    /// that answers broken is a failing run (exit code 1).
+    pub outage: bool,
+    /// The signal that interrupted the run (the report is then incomplete).
+    pub interrupted: Option<String>,
     /// `--known-failures` entries that matched no FAIL or NON-STRICT check, so that stale ones
     /// can be removed.
     pub unmatched_known_failures: Vec<String>,
@@ -128,7 +133,8 @@ impl RunReport {
             .any(|s| s.state == SnapshotState::Changed);
         self.passed = !self.checks.iter().any(|c| c.fails(self.strict))
             && !snapshots_differ
-            && self.stopped.is_none();
+            && self.stopped.is_none()
+            && self.interrupted.is_none();
     }
 }
 

@@ -200,6 +200,15 @@ fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::
     // Say why a run without failing checks still failed.
     let why = if report.passed || report.checks.iter().any(|c| c.fails(report.strict)) {
         ""
+    } else if let Some(signal) = &report.interrupted {
+        return writeln!(
+            out,
+            "{} checks in {:.2}s: {} => INTERRUPTED by {signal} (incomplete; run {})",
+            report.checks.len(),
+            report.seconds,
+            report.summary_line(),
+            report.run_id
+        );
     } else if report.stopped.is_some() {
         " (stopped sending)"
     } else {

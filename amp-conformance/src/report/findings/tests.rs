@@ -44,6 +44,8 @@ fn report(checks: Vec<CheckResult>) -> RunReport {
         snapshots: Vec::new(),
         snapshot_dir: None,
         stopped: None,
+        outage: false,
+        interrupted: None,
         unmatched_known_failures: Vec::new(),
         passed: false,
         seconds: 0.0,
