@@ -6,7 +6,7 @@ use amp_contract::ResolvedCreate;
 use amp_contract::documented;
 use amp_contract::envelope::{DedicatedIp, ServiceDirectory};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::cases::properties::{self, PropertyCase, PropertyContext, Tree};
 use crate::cases::stateful::IDS_PROBES;
@@ -175,19 +175,108 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
     }))
 }
 
-/// The cases of a run, planned: what will be sent, what is skipped, and the value trees of
-/// the property cases (by index), for shrinking.
-pub(crate) struct Prepared {
+/// A batch of planned cases: what will be sent and what is skipped (by case index), and the
+/// value trees of its property cases, for shrinking.
+pub(crate) struct Batch {
     /// What will be sent, by case index.
     pub(crate) ready: Vec<(usize, Ready)>,
     /// What is not sent, with the reason, by case index.
     pub(crate) skipped: Vec<(usize, CheckResult)>,
-    /// The value trees of the property cases (by index after the fixtures), for shrinking.
-    pub(crate) trees: Vec<Option<Tree>>,
+    /// The value trees of the property cases in the batch, by case index.
+    pub(crate) trees: HashMap<usize, Tree>,
+}
+
+/// Property cases planned at once when the run streams them (a deep run keeps no more).
+const BATCH: usize = 512;
+
+/// The cases of a run, planned batch by batch: the fixture cases first, then the property
+/// cases as they are generated, so that a deep run holds one batch at a time. A run with a
+/// write budget is planned whole (the budget needs every create in view, and such runs are
+/// small).
+pub(crate) struct Plan {
     /// How many cases are fixtures (they come first).
     pub(crate) fixture_count: usize,
+    /// How many cases the run has.
+    pub(crate) total: usize,
     /// Writes left for the R-IDS probes, sent only when the run's creates give no ordered pair.
     pub(crate) probe_budget: usize,
+    source: Source,
+    cx: PlanContext,
+    key: String,
+    seed: u64,
+    next_index: usize,
+}
+
+enum Source {
+    Whole(Option<Batch>),
+    Streamed {
+        fixtures: Option<Vec<Case>>,
+        properties: Box<properties::Cases>,
+    },
+}
+
+impl Plan {
+    /// The next batch, in case order; `None` at the end.
+    pub(crate) fn next_batch(&mut self) -> Option<Result<Batch, RunError>> {
+        let cases: Vec<(Case, Option<Tree>)> = match &mut self.source {
+            Source::Whole(batch) => return batch.take().map(Ok),
+            Source::Streamed {
+                fixtures,
+                properties,
+            } => match fixtures.take() {
+                Some(fixtures) => fixtures.into_iter().map(|c| (c, None)).collect(),
+                None => {
+                    let mut cases = Vec::with_capacity(BATCH);
+                    for generated in properties.by_ref().take(BATCH) {
+                        match generated {
+                            Ok(PropertyCase { case, tree }) => cases.push((case, Some(tree))),
+                            Err(e) => return Some(Err(RunError::Config(e))),
+                        }
+                    }
+                    if cases.is_empty() {
+                        return None;
+                    }
+                    cases
+                }
+            },
+        };
+        let first = self.next_index;
+        self.next_index += cases.len();
+        Some(Ok(plan_batch(
+            cases.into_iter().enumerate().map(|(i, c)| (first + i, c)),
+            &self.cx,
+            &self.key,
+            self.seed,
+        )))
+    }
+}
+
+/// Plans numbered cases into a batch.
+fn plan_batch(
+    cases: impl Iterator<Item = (usize, (Case, Option<Tree>))>,
+    cx: &PlanContext,
+    key: &str,
+    seed: u64,
+) -> Batch {
+    let mut batch = Batch {
+        ready: Vec::new(),
+        skipped: Vec::new(),
+        trees: HashMap::new(),
+    };
+    for (index, (case, tree)) in cases {
+        match plan(case, cx, key, seed ^ index as u64) {
+            Planned::Send(r) => {
+                batch.ready.push((index, *r));
+                if let Some(tree) = tree {
+                    batch.trees.insert(index, tree);
+                }
+            }
+            Planned::Skip(case, reason) => {
+                batch.skipped.push((index, skipped_result(&case, reason)));
+            }
+        }
+    }
+    batch
 }
 
 /// Where a write stands when the budget is short, once every rule has its create: D-SUCCESS
@@ -292,67 +381,74 @@ fn over_budget(ready: &[(usize, Ready)], budget: usize) -> HashSet<usize> {
         .collect()
 }
 
+/// Loads the fixture cases, sets up the property cases and the write budget (CONTRACT.md §6:
+/// every rule that needs a write gets one first).
 pub(crate) fn prepare(
     config: &RunConfig,
     cx: &PlanContext,
     key: &str,
     seed: u64,
-) -> Result<Prepared, RunError> {
-    let fixture_cases = config
+) -> Result<Plan, RunError> {
+    let fixtures = config
         .fixtures
         .load()
         .map_err(|e| RunError::Config(e.to_string()))?;
-    let property = properties::generate(
-        &PropertyContext {
-            cases: config.cases,
-            seed,
-            services: config.services.iter().map(|(id, _)| *id).collect(),
-            missing_service: config.missing_service,
-            allow_writes: cx.embedded || config.allow_writes,
-            allow_suspend: cx.embedded || config.allow_suspend,
-        },
-        cx,
-    )
-    .map_err(RunError::Config)?;
-    let (property_cases, trees): (Vec<Case>, Vec<Option<Tree>>) = property
-        .into_iter()
-        .map(|PropertyCase { case, tree }| (case, Some(tree)))
-        .unzip();
-    let fixture_count = fixture_cases.len();
-    let mut skipped = Vec::new();
-    let mut ready = Vec::new();
-    for (index, case) in fixture_cases.into_iter().chain(property_cases).enumerate() {
-        match plan(case, cx, key, seed ^ index as u64) {
-            Planned::Send(r) => ready.push((index, *r)),
-            Planned::Skip(case, reason) => skipped.push((index, skipped_result(&case, reason))),
-        }
+    let properties = properties::Cases::new(&PropertyContext {
+        cases: config.cases,
+        seed,
+        services: config.services.iter().map(|(id, _)| *id).collect(),
+        missing_service: config.missing_service,
+        allow_writes: cx.embedded || config.allow_writes,
+        allow_suspend: cx.embedded || config.allow_suspend,
+    });
+    let fixture_count = fixtures.len();
+    let total = fixture_count + properties.remaining();
+    let mut plan = Plan {
+        fixture_count,
+        total,
+        probe_budget: IDS_PROBES,
+        source: Source::Whole(None),
+        cx: cx.clone(),
+        key: key.to_owned(),
+        seed,
+        next_index: 0,
+    };
+    let Some(budget) = config.max_writes else {
+        plan.source = Source::Streamed {
+            fixtures: Some(fixtures),
+            properties: Box::new(properties),
+        };
+        return Ok(plan);
+    };
+    let mut cases: Vec<(Case, Option<Tree>)> = fixtures.into_iter().map(|c| (c, None)).collect();
+    for generated in properties {
+        let PropertyCase { case, tree } = generated.map_err(RunError::Config)?;
+        cases.push((case, Some(tree)));
     }
-    // The write budget (CONTRACT.md §6): every rule that needs a write gets one first.
-    let mut probe_budget = IDS_PROBES;
-    if let Some(budget) = config.max_writes {
-        let over = over_budget(&ready, budget);
-        let planned = ready.iter().filter(|(_, r)| r.case.writes()).count() - over.len();
-        probe_budget = IDS_PROBES.min(budget - planned);
-        let reason = format!(
-            "the write budget is spent: every rule that needs a create has one, and this create \
-             would exercise them again (--max-writes {budget}; raise it to run this check too)"
-        );
-        ready.retain(|(index, r)| {
-            if over.contains(index) {
-                skipped.push((*index, skipped_result(&r.case, reason.clone())));
-                false
-            } else {
-                true
-            }
-        });
-    }
-    Ok(Prepared {
+    let mut batch = plan_batch(cases.into_iter().enumerate(), cx, key, seed);
+    let over = over_budget(&batch.ready, budget);
+    let planned = batch.ready.iter().filter(|(_, r)| r.case.writes()).count() - over.len();
+    plan.probe_budget = IDS_PROBES.min(budget - planned);
+    let reason = format!(
+        "the write budget is spent: every rule that needs a create has one, and this create \
+         would exercise them again (--max-writes {budget}; raise it to run this check too)"
+    );
+    let Batch {
         ready,
         skipped,
         trees,
-        fixture_count,
-        probe_budget,
-    })
+    } = &mut batch;
+    ready.retain(|(index, r)| {
+        if over.contains(index) {
+            skipped.push((*index, skipped_result(&r.case, reason.clone())));
+            trees.remove(index);
+            false
+        } else {
+            true
+        }
+    });
+    plan.source = Source::Whole(Some(batch));
+    Ok(plan)
 }
 
 pub(crate) fn plan_context(config: &RunConfig, embedded: bool, run_id: &str) -> PlanContext {
@@ -390,33 +486,37 @@ pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
         )
         .map_err(RunError::Config)?;
     }
-    let prepared = prepare(&config, &cx, key.expose(), seed)?;
+    let mut plan = prepare(&config, &cx, key.expose(), seed)?;
     let mut out =
         format!("# dry run: nothing is sent. seed {seed}, run {run_id}, target {endpoint}\n");
-    let mut entries: Vec<(usize, String)> = prepared
-        .ready
-        .iter()
-        .map(|(i, r)| {
-            let line = format!(
-                "# {} [{}] {}\n{}\n",
-                r.case.id,
-                r.case.rule(),
-                r.case.title,
-                curl::command(&crate::target::url_for(&endpoint, &r.wire), &r.wire)
-            );
-            (*i, line)
-        })
-        .chain(prepared.skipped.iter().map(|(i, c)| {
-            (
-                *i,
-                format!("# SKIPPED {} [{}]: {}\n", c.id, c.rule, c.reason),
-            )
-        }))
-        .collect();
-    entries.sort_by_key(|(i, _)| *i);
-    for (_, line) in entries {
-        out.push_str(&line);
+    while let Some(batch) = plan.next_batch() {
+        let batch = batch?;
+        let mut entries: Vec<(usize, String)> = batch
+            .ready
+            .iter()
+            .map(|(i, r)| {
+                let line = format!(
+                    "# {} [{}] {}\n{}\n",
+                    r.case.id,
+                    r.case.rule(),
+                    r.case.title,
+                    curl::command(&crate::target::url_for(&endpoint, &r.wire), &r.wire)
+                );
+                (*i, line)
+            })
+            .chain(batch.skipped.iter().map(|(i, c)| {
+                (
+                    *i,
+                    format!("# SKIPPED {} [{}]: {}\n", c.id, c.rule, c.reason),
+                )
+            }))
+            .collect();
+        entries.sort_by_key(|(i, _)| *i);
+        for (_, line) in entries {
+            out.push_str(&line);
+        }
     }
+    let prepared = plan;
     if prepared.probe_budget > 0
         && (cx.embedded || config.allow_writes)
         && !config.services.is_empty()

@@ -9,15 +9,15 @@ use std::time::{Duration, Instant};
 use amp_contract::envelope::{ApiIds, DedicatedIp};
 
 use crate::cases::fixtures;
-use crate::cases::stateful::{Created, stateful};
+use crate::cases::stateful::{Created, IdSeen, stateful, stored_checks};
 use crate::judge::{self, Class, Profile};
 pub use crate::observer::Observer;
 pub use crate::plan::dry_run;
-use crate::plan::{Prepared, plan_context, prepare};
+use crate::plan::{Batch, plan_context, prepare};
 use crate::report::checks::{finish, redact, skipped_result};
-use crate::report::diagnose::diagnose;
+use crate::report::diagnose::Diagnostics;
 use crate::report::{CheckResult, RunReport};
-use crate::send::{Interrupt, send_all};
+use crate::send::{Interrupt, Sender};
 use crate::server::{self, RunningServer, ServerConfig};
 use crate::shrink::shrink;
 use crate::snapshot::{self, SnapshotState, Snapshots};
@@ -254,93 +254,107 @@ async fn run_against(
     .map_err(RunError::Config)?
     .with_rate(rate);
     let cx = plan_context(config, embedded, run_id);
-    let Prepared {
-        ready,
-        skipped,
-        mut trees,
-        fixture_count,
-        probe_budget,
-    } = prepare(config, &cx, key.expose(), seed)?;
-    let mut results = skipped;
-    let (answers, stop) = send_all(ready, &target, config).await;
-    let interrupted = config.interrupt.raised();
-    // A run cut short sends nothing more: no shrinking, no stateful probes.
-    let cut_short = stop.is_some() || interrupted.is_some();
-
-    if let Some(why) = unreachable(&answers) {
+    let mut plan = prepare(config, &cx, key.expose(), seed)?;
+    let sender = Sender::new(&target, config, plan.total);
+    let mut diagnostics = Diagnostics::default();
+    let mut snapshot_outcomes = Vec::new();
+    let mut snapshot_notes = Vec::new();
+    let mut checks: Vec<CheckResult> = Vec::new();
+    let mut stored: Vec<CheckResult> = Vec::new();
+    let mut ids: Vec<IdSeen> = Vec::new();
+    // Batch by batch (the fixtures, then the property cases as they are generated): what a
+    // batch needs is dropped once it is judged, so a deep run holds one batch at a time.
+    while let Some(batch) = plan.next_batch() {
+        let Batch {
+            ready,
+            skipped,
+            mut trees,
+        } = batch?;
+        let mut results = skipped;
+        let answers = sender.send(ready).await;
+        diagnostics.observe(&answers, endpoint);
+        let mut created: Vec<Created> = Vec::new();
+        for (index, ready, answer, sent) in answers {
+            if let Err(TransportError::NotSent(reason)) = &answer {
+                results.push((index, skipped_result(&ready.case, reason.clone())));
+                continue;
+            }
+            let mut verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
+            if let (Some(snapshots), Ok(http), true) =
+                (&config.snapshots, &answer, index < plan.fixture_count)
+            {
+                let content = snapshot::content(http, key, run_id);
+                match snapshots.check(&ready.case.id, &content) {
+                    Ok(outcome) => snapshot_outcomes.push(outcome),
+                    Err(e) => snapshot_notes.push(format!(
+                        "cannot write snapshots in {}: {e}",
+                        snapshots.dir().display()
+                    )),
+                }
+            }
+            let mut ready = ready;
+            // Status and media type (R-STATUS, R-BODY's 413) do not depend on the values:
+            // nothing to shrink. A run cut short sends nothing more.
+            let shrinkable = matches!(verdict.class, Class::Fail | Class::NonStrict)
+                && !verdict.status_only
+                && config.interrupt.raised().is_none()
+                && !sender.stopped();
+            if let Some(tree) = trees.remove(&index).filter(|_| shrinkable) {
+                let found = shrink(
+                    tree,
+                    &ready.case,
+                    &verdict,
+                    &cx,
+                    &target,
+                    config.profile,
+                    seed ^ index as u64,
+                );
+                if let Some((shrunk, v, steps)) = found.await {
+                    ready = shrunk;
+                    verdict = v;
+                    verdict.reason.push_str(&format!(
+                        " (shrunk in {steps} steps; the shrunk request still breaks {} per the contract)",
+                        verdict.rule
+                    ));
+                }
+            }
+            if let Some(id) = verdict.report_id {
+                created.push(Created {
+                    check: ready.case.id.clone(),
+                    id,
+                    stored: ready.stored.clone(),
+                    documented: ready.documented.clone(),
+                    sent,
+                });
+            }
+            results.push((
+                index,
+                finish(&ready, &verdict, &target, answer.as_ref().ok()),
+            ));
+        }
+        results.sort_by_key(|(index, _)| *index);
+        checks.extend(results.into_iter().map(|(_, r)| r));
+        if config.interrupt.raised().is_none() {
+            stored.extend(stored_checks(config, &target, &created).await);
+        }
+        ids.extend(created.iter().map(IdSeen::from));
+    }
+    let stop = sender.finish();
+    if let Some(why) = sender.unreachable() {
         return Err(RunError::Unreachable(format!(
             "{endpoint}: {}",
             key.redact(&why)
         )));
     }
-    let mut notes = diagnose(&answers, endpoint);
-    let mut snapshot_outcomes = Vec::new();
-    let mut successes: Vec<Created> = Vec::new();
-    for (index, ready, answer, sent) in answers {
-        if let Err(TransportError::NotSent(reason)) = &answer {
-            results.push((index, skipped_result(&ready.case, reason.clone())));
-            continue;
-        }
-        let mut verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
-        if let (Some(snapshots), Ok(http), true) =
-            (&config.snapshots, &answer, index < fixture_count)
-        {
-            let content = snapshot::content(http, key, run_id);
-            match snapshots.check(&ready.case.id, &content) {
-                Ok(outcome) => snapshot_outcomes.push(outcome),
-                Err(e) => notes.push(format!(
-                    "cannot write snapshots in {}: {e}",
-                    snapshots.dir().display()
-                )),
-            }
-        }
-        let mut ready = ready;
-        // Status and media type (R-STATUS, R-BODY's 413) do not depend on the values: nothing
-        // to shrink.
-        let shrinkable =
-            matches!(verdict.class, Class::Fail | Class::NonStrict) && !verdict.status_only;
-        let tree = (shrinkable && !cut_short)
-            .then(|| index.checked_sub(fixture_count))
-            .flatten()
-            .and_then(|at| trees.get_mut(at).and_then(Option::take));
-        if let Some(tree) = tree {
-            let found = shrink(
-                tree,
-                &ready.case,
-                &verdict,
-                &cx,
-                &target,
-                config.profile,
-                seed ^ index as u64,
-            );
-            if let Some((shrunk, v, steps)) = found.await {
-                ready = shrunk;
-                verdict = v;
-                verdict.reason.push_str(&format!(
-                    " (shrunk in {steps} steps; the shrunk request still breaks {} per the contract)",
-                    verdict.rule
-                ));
-            }
-        }
-        if let Some(id) = verdict.report_id {
-            successes.push(Created {
-                check: ready.case.id.clone(),
-                id,
-                stored: ready.stored.clone(),
-                documented: ready.documented.clone(),
-                sent,
-            });
-        }
-        results.push((
-            index,
-            finish(&ready, &verdict, &target, answer.as_ref().ok()),
-        ));
-    }
-    results.sort_by_key(|(index, _)| *index);
-    let mut checks: Vec<CheckResult> = results.into_iter().map(|(_, r)| r).collect();
+    let interrupted = config.interrupt.raised();
+    // A run cut short sends nothing more: no stateful probes.
+    let cut_short = stop.is_some() || interrupted.is_some();
+    checks.extend(stored);
     if !cut_short {
-        checks.extend(stateful(config, &cx, &target, &successes, probe_budget).await);
+        checks.extend(stateful(config, &cx, &target, ids, plan.probe_budget).await);
     }
+    let mut notes = diagnostics.notes(endpoint);
+    notes.extend(snapshot_notes);
     notes.extend(stop.as_ref().map(|s| s.reason.clone()));
     if let Some(signal) = interrupted {
         notes.push(format!(
@@ -381,25 +395,4 @@ async fn run_against(
     report.apply_known_failures(&config.known_failures);
     report.settle();
     Ok(report)
-}
-
-/// Why nothing reached the target, when every request that was sent failed to connect (exit
-/// code 3); `None` as soon as one request got through.
-fn unreachable(answers: &[crate::send::Answered]) -> Option<String> {
-    let mut sent = answers
-        .iter()
-        .map(|(_, _, a, _)| a)
-        .filter(|a| !matches!(a, Err(TransportError::NotSent(_))))
-        .peekable();
-    sent.peek()?;
-    let mut first = None;
-    for answer in sent {
-        match answer {
-            Err(e) if e.is_unreachable() => {
-                first.get_or_insert_with(|| e.to_string());
-            }
-            _ => return None,
-        }
-    }
-    first
 }

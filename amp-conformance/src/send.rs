@@ -80,27 +80,58 @@ pub(crate) struct Stop {
     pub(crate) outage: bool,
 }
 
-/// Sends every ready case, at most `concurrency` at once. After `stop_after_errors`
-/// consecutive transport errors the rest are not sent (their answer is
-/// [`TransportError::NotSent`]): an outage when every one of them was (nothing reached the
-/// target, or nothing came back), otherwise a target that answers broken. Once `interrupt` is
+/// Sends the planned cases batch after batch, at most `concurrency` at once, keeping what
+/// spans the run: progress, the breaker, and whether anything got through. After
+/// `stop_after_errors` consecutive transport errors the rest are not sent (their answer is
+/// [`TransportError::NotSent`]): an outage when every one of them was one (nothing reached the
+/// target, or nothing came back), otherwise a target that answers broken. Once the interrupt is
 /// raised nothing more is sent, and requests in flight get [`INTERRUPT_GRACE`] to finish.
-pub(crate) async fn send_all(
-    ready: Vec<(usize, Ready)>,
-    target: &Target,
-    config: &RunConfig,
-) -> (Vec<Answered>, Option<Stop>) {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let progress = Progress::new(config.progress, ready.len());
-    let consecutive = AtomicUsize::new(0);
-    let consecutive_outages = AtomicUsize::new(0);
-    let stopped = AtomicBool::new(false);
-    let limit = config.stop_after_errors.max(1);
-    let interrupt = &config.interrupt;
-    let answers: Vec<Answered> = futures_util::stream::iter(ready.into_iter().map(|(index, r)| {
-        let (progress, consecutive, consecutive_outages, stopped) =
-            (&progress, &consecutive, &consecutive_outages, &stopped);
-        async move {
+pub(crate) struct Sender<'a> {
+    target: &'a Target,
+    config: &'a RunConfig,
+    progress: Progress,
+    limit: usize,
+    state: std::sync::Mutex<Breaker>,
+}
+
+/// The breaker's memory.
+#[derive(Debug, Default)]
+struct Breaker {
+    consecutive: usize,
+    consecutive_outages: usize,
+    stopped: bool,
+    last_error: Option<String>,
+    /// Whether each of the last errors was an outage.
+    recent_outages: std::collections::VecDeque<bool>,
+    unsent: usize,
+    sent: usize,
+    through: usize,
+    first_unreachable: Option<String>,
+}
+
+impl<'a> Sender<'a> {
+    /// A sender for a run of `total` cases.
+    pub(crate) fn new(target: &'a Target, config: &'a RunConfig, total: usize) -> Self {
+        Self {
+            target,
+            config,
+            progress: Progress::new(config.progress, total),
+            limit: config.stop_after_errors.max(1),
+            state: std::sync::Mutex::new(Breaker::default()),
+        }
+    }
+
+    fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends one batch; the answers come back in any order.
+    pub(crate) async fn send(&self, batch: Vec<(usize, Ready)>) -> Vec<Answered> {
+        let limit = self.limit;
+        let interrupt = &self.config.interrupt;
+        futures_util::stream::iter(batch.into_iter().map(|(index, r)| async move {
             let not_sent = |reason: String| {
                 let now = Instant::now();
                 let sent = Sent {
@@ -109,19 +140,23 @@ pub(crate) async fn send_all(
                 };
                 (Err(TransportError::NotSent(reason)), sent)
             };
-            if let Some(signal) = interrupt.raised() {
-                let (answer, sent) = not_sent(format!("not sent: the run was interrupted ({signal})"));
-                return (index, r, answer, sent);
-            }
-            if stopped.load(Ordering::SeqCst) {
-                let (answer, sent) = not_sent(format!(
+            let refused = if let Some(signal) = interrupt.raised() {
+                Some(format!("not sent: the run was interrupted ({signal})"))
+            } else if self.breaker().stopped {
+                Some(format!(
                     "not sent: the run stopped after {limit} consecutive transport errors"
-                ));
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = refused {
+                self.breaker().unsent += 1;
+                let (answer, sent) = not_sent(reason);
                 return (index, r, answer, sent);
             }
             let at = Instant::now();
             let answer = tokio::select! {
-                answer = target.send(&r.wire) => answer,
+                answer = self.target.send(&r.wire) => answer,
                 () = async {
                     interrupt.wait().await;
                     tokio::time::sleep(INTERRUPT_GRACE).await;
@@ -134,55 +169,89 @@ pub(crate) async fn send_all(
                 at,
                 answered: Instant::now(),
             };
-            match &answer {
-                Ok(_) => {
-                    consecutive.store(0, Ordering::SeqCst);
-                    consecutive_outages.store(0, Ordering::SeqCst);
+            self.count(&answer);
+            self.progress.tick(&r.case.id);
+            (index, r, answer, sent)
+        }))
+        .buffer_unordered(self.config.concurrency.max(1))
+        .collect()
+        .await
+    }
+
+    fn count(&self, answer: &Result<HttpAnswer, TransportError>) {
+        let limit = self.limit;
+        let mut b = self.breaker();
+        match answer {
+            Err(TransportError::NotSent(_)) => b.unsent += 1,
+            Ok(_) => {
+                b.sent += 1;
+                b.through += 1;
+                b.consecutive = 0;
+                b.consecutive_outages = 0;
+            }
+            Err(e) => {
+                b.sent += 1;
+                if e.is_unreachable() {
+                    b.first_unreachable.get_or_insert_with(|| e.to_string());
+                } else {
+                    b.through += 1;
                 }
-                Err(TransportError::NotSent(_)) => {}
-                Err(e) => {
-                    let outages = if e.is_outage() {
-                        consecutive_outages.fetch_add(1, Ordering::SeqCst) + 1
-                    } else {
-                        consecutive_outages.store(0, Ordering::SeqCst);
-                        0
-                    };
-                    if consecutive.fetch_add(1, Ordering::SeqCst) + 1 >= limit || outages >= limit {
-                        stopped.store(true, Ordering::SeqCst);
-                    }
+                b.consecutive += 1;
+                if e.is_outage() {
+                    b.consecutive_outages += 1;
+                } else {
+                    b.consecutive_outages = 0;
+                }
+                b.last_error = Some(e.to_string());
+                b.recent_outages.push_back(e.is_outage());
+                if b.recent_outages.len() > limit {
+                    b.recent_outages.pop_front();
+                }
+                if b.consecutive >= limit || b.consecutive_outages >= limit {
+                    b.stopped = true;
                 }
             }
-            progress.tick(&r.case.id);
-            (index, r, answer, sent)
         }
-    }))
-    .buffered(config.concurrency.max(1))
-    .collect()
-    .await;
-    progress.finish();
-    let stop = stopped.load(Ordering::SeqCst).then(|| {
-        let errors: Vec<&TransportError> = answers
-            .iter()
-            .filter_map(|(_, _, a, _)| a.as_ref().err())
-            .filter(|e| !matches!(e, TransportError::NotSent(_)))
-            .collect();
-        let last = errors.last().map(ToString::to_string).unwrap_or_default();
-        let outage = errors.iter().rev().take(limit).all(|e| e.is_outage());
-        let unsent = answers.iter().filter(|(_, _, a, _)| matches!(a, Err(TransportError::NotSent(_)))).count();
+    }
+
+    /// Whether the breaker has stopped sending.
+    pub(crate) fn stopped(&self) -> bool {
+        self.breaker().stopped
+    }
+
+    /// Why nothing reached the target, when every request that was sent failed to connect
+    /// (exit code 3); `None` as soon as one got through.
+    pub(crate) fn unreachable(&self) -> Option<String> {
+        let b = self.breaker();
+        (b.sent > 0 && b.through == 0)
+            .then(|| b.first_unreachable.clone())
+            .flatten()
+    }
+
+    /// Why sending stopped before the end, if it did; ends the progress display.
+    pub(crate) fn finish(&self) -> Option<Stop> {
+        self.progress.finish();
+        let b = self.breaker();
+        if !b.stopped {
+            return None;
+        }
+        let outage = b.recent_outages.iter().all(|&o| o);
         let what = if outage {
             "the target stopped answering"
         } else {
             "the target answers, but broken"
         };
-        Stop {
+        Some(Stop {
             reason: format!(
-                "stopped sending after {limit} consecutive transport errors, {what} (last: {last}); \
-                 {unsent} cases were not sent"
+                "stopped sending after {} consecutive transport errors, {what} (last: {}); {} cases \
+                 were not sent",
+                self.limit,
+                b.last_error.as_deref().unwrap_or(""),
+                b.unsent
             ),
             outage,
-        }
-    });
-    (answers, stop)
+        })
+    }
 }
 
 /// Progress on stderr: a bar on a terminal; otherwise (a CI log) a line at every tenth of the

@@ -7,7 +7,7 @@ use amp_contract::action::ACTION_PARAM;
 use amp_contract::field::Kind;
 use amp_contract::strategy::{ActionStrategies, GenConfig, InvalidRequest, ValidRequest};
 use amp_contract::{Action, CreateAbuseReport, envelope::ServiceDirectory};
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use super::{Auth, BodySpec, Case, Encoding, Expectation, Generator, Origin, RequestSpec};
@@ -361,55 +361,105 @@ pub fn generate(
     cx: &PropertyContext,
     _services: &impl ServiceDirectory,
 ) -> Result<Vec<PropertyCase>, String> {
-    let valid_count = cx.cases * 3 / 10;
-    let mutation_count = cx.cases / 4;
-    let invalid_count = cx.cases.saturating_sub(valid_count + mutation_count);
-    let mut out = Vec::with_capacity(cx.cases);
-    let valid = CreateAbuseReport::valid_requests(&gen_config(cx, true));
-    let mut run = runner(cx.seed, 1);
-    for index in 0..valid_count {
-        let tree = valid.new_tree(&mut run).map_err(|e| e.to_string())?;
-        let mut case = valid_case(tree.current());
-        case.id = format!("prop/valid/{index:04}");
-        case.origin = Origin::Property {
-            generator: Generator::Valid,
-            index,
-        };
-        out.push(PropertyCase {
-            case,
-            tree: Tree::Valid(tree),
-        });
+    Cases::new(cx).collect()
+}
+
+/// The property cases of a run, made one at a time as they are asked for (a deep run keeps only
+/// those in flight): the valid ones, then the invalid ones, then the mutations, each kind from
+/// its own random stream, so the sequence is the same as [`generate`]'s for the same seed.
+pub struct Cases {
+    valid: BoxedStrategy<ValidRequest<CreateAbuseReport>>,
+    invalid: BoxedStrategy<InvalidRequest>,
+    base: BoxedStrategy<ValidRequest<CreateAbuseReport>>,
+    runs: [TestRunner; 3],
+    counts: [usize; 3],
+    /// Which kind is next (0 valid, 1 invalid, 2 mutation) and its index.
+    next: (usize, usize),
+}
+
+impl Cases {
+    /// The cases for `cx`.
+    pub fn new(cx: &PropertyContext) -> Self {
+        let valid_count = cx.cases * 3 / 10;
+        let mutation_count = cx.cases / 4;
+        let invalid_count = cx.cases.saturating_sub(valid_count + mutation_count);
+        Self {
+            valid: CreateAbuseReport::valid_requests(&gen_config(cx, true)),
+            invalid: CreateAbuseReport::invalid_requests(&gen_config(cx, cx.allow_writes)),
+            base: CreateAbuseReport::valid_requests(&gen_config(cx, cx.allow_writes)),
+            runs: [runner(cx.seed, 1), runner(cx.seed, 2), runner(cx.seed, 3)],
+            counts: [valid_count, invalid_count, mutation_count],
+            next: (0, 0),
+        }
     }
-    let invalid = CreateAbuseReport::invalid_requests(&gen_config(cx, cx.allow_writes));
-    let mut run = runner(cx.seed, 2);
-    for index in 0..invalid_count {
-        let tree = invalid.new_tree(&mut run).map_err(|e| e.to_string())?;
-        let mut case = invalid_case(tree.current());
-        case.id = format!("prop/invalid/{index:04}");
-        case.origin = Origin::Property {
-            generator: Generator::Invalid,
-            index,
-        };
-        out.push(PropertyCase {
-            case,
-            tree: Tree::Invalid(tree),
-        });
+
+    /// How many cases remain.
+    pub fn remaining(&self) -> usize {
+        let (kind, index) = self.next;
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| match k.cmp(&kind) {
+                std::cmp::Ordering::Less => 0,
+                std::cmp::Ordering::Equal => n.saturating_sub(index),
+                std::cmp::Ordering::Greater => n,
+            })
+            .sum()
     }
-    let base = CreateAbuseReport::valid_requests(&gen_config(cx, cx.allow_writes));
-    let mut run = runner(cx.seed, 3);
-    for index in 0..mutation_count {
-        let mutation = Mutation::ALL[index % Mutation::ALL.len()];
-        let tree = base.new_tree(&mut run).map_err(|e| e.to_string())?;
-        let mut case = mutation.apply(tree.current());
-        case.id = format!("prop/mutation/{}/{index:04}", mutation.name());
-        case.origin = Origin::Property {
-            generator: Generator::Mutation,
-            index,
+
+    fn make(&mut self, kind: usize, index: usize) -> Result<PropertyCase, String> {
+        let (mut case, tree, generator) = match kind {
+            0 => {
+                let tree = self
+                    .valid
+                    .new_tree(&mut self.runs[0])
+                    .map_err(|e| e.to_string())?;
+                let mut case = valid_case(tree.current());
+                case.id = format!("prop/valid/{index:04}");
+                (case, Tree::Valid(tree), Generator::Valid)
+            }
+            1 => {
+                let tree = self
+                    .invalid
+                    .new_tree(&mut self.runs[1])
+                    .map_err(|e| e.to_string())?;
+                let mut case = invalid_case(tree.current());
+                case.id = format!("prop/invalid/{index:04}");
+                (case, Tree::Invalid(tree), Generator::Invalid)
+            }
+            _ => {
+                let mutation = Mutation::ALL[index % Mutation::ALL.len()];
+                let tree = self
+                    .base
+                    .new_tree(&mut self.runs[2])
+                    .map_err(|e| e.to_string())?;
+                let mut case = mutation.apply(tree.current());
+                case.id = format!("prop/mutation/{}/{index:04}", mutation.name());
+                (case, Tree::Mutation(tree, mutation), Generator::Mutation)
+            }
         };
-        out.push(PropertyCase {
-            case,
-            tree: Tree::Mutation(tree, mutation),
-        });
+        case.origin = Origin::Property { generator, index };
+        Ok(PropertyCase { case, tree })
     }
-    Ok(out)
+}
+
+impl Iterator for Cases {
+    type Item = Result<PropertyCase, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (kind, index) = self.next;
+            let count = *self.counts.get(kind)?;
+            if index < count {
+                self.next = (kind, index + 1);
+                return Some(self.make(kind, index));
+            }
+            self.next = (kind + 1, 0);
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.remaining();
+        (n, Some(n))
+    }
 }

@@ -65,15 +65,37 @@ pub(crate) struct Created {
     pub(crate) sent: Sent,
 }
 
+/// What R-IDS and D-UNIQUE keep of each create over the whole run (a deep run keeps this much,
+/// not the create).
+#[derive(Debug, Clone)]
+pub(crate) struct IdSeen {
+    /// The check that made it.
+    pub(crate) check: String,
+    /// Its `report_id`.
+    pub(crate) id: u64,
+    /// When it was sent and answered.
+    pub(crate) sent: Sent,
+}
+
+impl From<&Created> for IdSeen {
+    fn from(created: &Created) -> Self {
+        Self {
+            check: created.check.clone(),
+            id: created.id,
+            sent: created.sent,
+        }
+    }
+}
+
 /// R-IDS over creates sent concurrently: wherever one create was answered before another was
 /// sent, the later one's id must be larger. Returns the number of such ordered pairs the run
 /// offers, and the first violations (later create, its id, earlier create, its id).
-fn ids_in_order(created: &[Created]) -> (usize, Vec<String>) {
-    let mut by_answer: Vec<&Created> = created.iter().collect();
+fn ids_in_order(created: &[IdSeen]) -> (usize, Vec<String>) {
+    let mut by_answer: Vec<&IdSeen> = created.iter().collect();
     by_answer.sort_by_key(|c| c.sent.answered);
-    let mut by_send: Vec<&Created> = created.iter().collect();
+    let mut by_send: Vec<&IdSeen> = created.iter().collect();
     by_send.sort_by_key(|c| c.sent.at);
-    let (mut pairs, mut seen, mut highest) = (0usize, 0usize, None::<&Created>);
+    let (mut pairs, mut seen, mut highest) = (0usize, 0usize, None::<&IdSeen>);
     let mut violations = Vec::new();
     for later in by_send {
         while let Some(earlier) = by_answer
@@ -98,16 +120,16 @@ fn ids_in_order(created: &[Created]) -> (usize, Vec<String>) {
     (pairs, violations)
 }
 
-/// D-UNIQUE and R-IDS across the run's creates, and D-DEFAULTS through the observer.
+/// D-UNIQUE and R-IDS across every create of the run (with sequential probes where the run gave
+/// no ordered pair), and, without an observer, the SKIPPED D-DEFAULTS check.
 pub(crate) async fn stateful(
     config: &RunConfig,
     cx: &PlanContext,
     target: &Target,
-    successes: &[Created],
+    mut created: Vec<IdSeen>,
     probes: usize,
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    let mut created = successes.to_vec();
     // R-IDS: ids of creates answered before another was sent must increase. Sequential probes
     // are sent only when the run's own creates give no such pair, budget permitting.
     let probe = Case {
@@ -148,11 +170,9 @@ pub(crate) async fn stateful(
                 };
                 let verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
                 match verdict.report_id {
-                    Some(id) if verdict.class != Class::Fail => created.push(Created {
+                    Some(id) if verdict.class != Class::Fail => created.push(IdSeen {
                         check: probe.id.clone(),
                         id,
-                        stored: None,
-                        documented: ready.documented.clone(),
                         sent,
                     }),
                     // A probe that got no id is itself a finding, judged like any create.
@@ -240,10 +260,8 @@ pub(crate) async fn stateful(
             reason,
         ));
     }
-    // D-DEFAULTS through the observer, at both layers.
-    let observed: Vec<&Created> = successes.iter().filter(|c| c.stored.is_some()).collect();
-    match &config.observer {
-        None => out.push(stateful_result(
+    if config.observer.is_none() {
+        out.push(stateful_result(
             D_DEFAULTS,
             "D-DEFAULTS",
             "stored values and defaults, read back through an observer",
@@ -251,7 +269,22 @@ pub(crate) async fn stateful(
             "stored values as sent, defaults applied",
             "no observer".to_owned(),
             "needs an observer: pass --observe-url TEMPLATE or --observe-cmd CMD".to_owned(),
-        )),
+        ));
+    }
+    out
+}
+
+/// D-DEFAULTS through the observer, at both layers, for a batch of creates (nothing without an
+/// observer: [`stateful`] says so once).
+pub(crate) async fn stored_checks(
+    config: &RunConfig,
+    target: &Target,
+    created: &[Created],
+) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    let observed: Vec<&Created> = created.iter().filter(|c| c.stored.is_some()).collect();
+    match &config.observer {
+        None => {}
         Some(observer) => {
             // Reports are read back as many at a time as the run sends requests.
             let reads =

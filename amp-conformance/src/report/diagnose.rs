@@ -1,112 +1,136 @@
 //! Run-level diagnostics: the reasons a whole run goes wrong at a real site, each said once.
+//! They are gathered answer by answer (a deep run keeps counts, not answers) and said at the end.
+
+use std::collections::BTreeSet;
 
 use super::super::judge;
 use crate::cases::Auth;
-use crate::plan::Ready;
 use crate::send::Answered;
 use crate::server;
 use crate::target::{HttpAnswer, TransportError};
 
-/// Run-level diagnostics, each said once: the reasons a whole run goes wrong at a real site.
-pub(crate) fn diagnose(answers: &[Answered], endpoint: &str) -> Vec<String> {
-    let mut notes = Vec::new();
-    let ok: Vec<(&Ready, &HttpAnswer)> = answers
-        .iter()
-        .filter_map(|(_, r, a, _)| a.as_ref().ok().map(|a| (r, a)))
-        .collect();
-    let authenticated: Vec<&HttpAnswer> = ok
-        .iter()
-        .filter(|(r, _)| {
-            matches!(&r.wire.auth, Auth::Valid)
-                || matches!(&r.wire.auth, Auth::ValidAs(n) if !n.contains('-'))
-        })
-        .map(|(_, a)| *a)
-        .collect();
-    let amp001 = |a: &&HttpAnswer| {
-        matches!(
-            judge::parse_answer(&a.body),
-            Ok(judge::Answer::Error(
-                amp_contract::ErrorCode::Unauthorized,
-                _
-            ))
-        )
-    };
-    if authenticated.len() >= 3 && authenticated.iter().all(amp001) {
-        notes.push(
-            "every authenticated request got AMP001. Is the API_ID right? A proxy may also drop it: nginx drops \
-             headers whose name contains `_` unless `underscores_in_headers on;` is set (and `ignore_invalid_headers` \
-             is on by default). Check with: curl -sS -H \"API_ID: $AMP_API_ID\" --data 'action=create' URL \
-             (expect AMP003 or AMP002, not AMP001), and compare with a request sent to WHMCS directly."
-                .to_owned(),
-        );
+/// What the diagnostics need to remember of the answers seen so far.
+#[derive(Debug, Default)]
+pub(crate) struct Diagnostics {
+    answered: usize,
+    authenticated: usize,
+    authenticated_amp001: usize,
+    /// The first HTML answer: its status and first lines.
+    html: Option<(u16, String)>,
+    redirects: usize,
+    /// The first redirect: its status and where it points.
+    redirect: Option<(u16, String)>,
+    not_found: usize,
+    connect: BTreeSet<String>,
+}
+
+impl Diagnostics {
+    /// Takes in a batch of answers.
+    pub(crate) fn observe(&mut self, answers: &[Answered], endpoint: &str) {
+        for (_, ready, answer, _) in answers {
+            match answer {
+                Ok(answer) => self.answer(&ready.wire.auth, answer),
+                Err(TransportError::Connect { step, detail }) if self.connect.len() < 3 => {
+                    self.connect
+                        .insert(format!("{step} failed for {endpoint}: {detail}"));
+                }
+                Err(_) => {}
+            }
+        }
     }
-    if let Some((_, html)) = ok.iter().find(|(_, a)| {
-        a.content_type
+
+    fn answer(&mut self, auth: &Auth, answer: &HttpAnswer) {
+        self.answered += 1;
+        let authenticated =
+            matches!(auth, Auth::Valid) || matches!(auth, Auth::ValidAs(n) if !n.contains('-'));
+        if authenticated {
+            self.authenticated += 1;
+            if matches!(
+                judge::parse_answer(&answer.body),
+                Ok(judge::Answer::Error(
+                    amp_contract::ErrorCode::Unauthorized,
+                    _
+                ))
+            ) {
+                self.authenticated_amp001 += 1;
+            }
+        }
+        let html = answer
+            .content_type
             .as_deref()
             .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"))
-            || String::from_utf8_lossy(&a.body[..a.body.len().min(512)])
+            || String::from_utf8_lossy(&answer.body[..answer.body.len().min(512)])
                 .trim_start()
-                .starts_with('<')
-    }) {
-        let text = judge::strip_tags(&String::from_utf8_lossy(
-            &html.body[..html.body.len().min(4096)],
-        ));
-        let first: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .take(3)
-            .collect();
-        notes.push(format!(
-            "the target answered HTML (HTTP {}), which looks like a PHP error page or a web server's page, not \
-             the API's JSON. First lines: {}",
-            html.status,
-            first.join(" | ")
-        ));
-    }
-    if let Some((_, moved)) = ok.iter().find(|(_, a)| (300..400).contains(&a.status)) {
-        let count = ok
-            .iter()
-            .filter(|(_, a)| (300..400).contains(&a.status))
-            .count();
-        let to: String = moved
-            .location
-            .as_deref()
-            .unwrap_or("nowhere (no Location header)")
-            .chars()
-            .take(200)
-            .collect();
-        notes.push(format!(
-            "{count} of {} answers were redirects (HTTP {} to {to}); the kit does not follow them, since a \
-             redirected POST is re-sent as a GET without its body. Pass the final URL as --target (often https:// \
-             instead of http://, or another host name).",
-            ok.len(),
-            moved.status
-        ));
-    }
-    let not_found = ok.iter().filter(|(_, a)| a.status == 404).count();
-    if not_found > 0 && not_found * 2 >= ok.len() {
-        let path = url::Url::parse(endpoint)
-            .map(|u| u.path().to_owned())
-            .unwrap_or_default();
-        notes.push(format!(
-            "{not_found} of {} answers were HTTP 404 for the path {path}: is the endpoint right? Real installations \
-             serve {}",
-            ok.len(),
-            server::API_PATH
-        ));
-    }
-    let mut steps: Vec<String> = answers
-        .iter()
-        .filter_map(|(_, _, a, _)| match a {
-            Err(TransportError::Connect { step, detail }) => {
-                Some(format!("{step} failed for {endpoint}: {detail}"))
+                .starts_with('<');
+        if html && self.html.is_none() {
+            let text = judge::strip_tags(&String::from_utf8_lossy(
+                &answer.body[..answer.body.len().min(4096)],
+            ));
+            let first: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .take(3)
+                .collect();
+            self.html = Some((answer.status, first.join(" | ")));
+        }
+        if (300..400).contains(&answer.status) {
+            self.redirects += 1;
+            if self.redirect.is_none() {
+                let to: String = answer
+                    .location
+                    .as_deref()
+                    .unwrap_or("nowhere (no Location header)")
+                    .chars()
+                    .take(200)
+                    .collect();
+                self.redirect = Some((answer.status, to));
             }
-            _ => None,
-        })
-        .collect();
-    steps.sort();
-    steps.dedup();
-    notes.extend(steps.into_iter().take(3));
-    notes
+        }
+        if answer.status == 404 {
+            self.not_found += 1;
+        }
+    }
+
+    /// The notes, each said once.
+    pub(crate) fn notes(&self, endpoint: &str) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.authenticated >= 3 && self.authenticated_amp001 == self.authenticated {
+            notes.push(
+                "every authenticated request got AMP001. Is the API_ID right? A proxy may also drop it: nginx drops \
+                 headers whose name contains `_` unless `underscores_in_headers on;` is set (and `ignore_invalid_headers` \
+                 is on by default). Check with: curl -sS -H \"API_ID: $AMP_API_ID\" --data 'action=create' URL \
+                 (expect AMP003 or AMP002, not AMP001), and compare with a request sent to WHMCS directly."
+                    .to_owned(),
+            );
+        }
+        if let Some((status, first)) = &self.html {
+            notes.push(format!(
+                "the target answered HTML (HTTP {status}), which looks like a PHP error page or a web server's page, \
+                 not the API's JSON. First lines: {first}"
+            ));
+        }
+        if let Some((status, to)) = &self.redirect {
+            notes.push(format!(
+                "{} of {} answers were redirects (HTTP {status} to {to}); the kit does not follow them, since a \
+                 redirected POST is re-sent as a GET without its body. Pass the final URL as --target (often https:// \
+                 instead of http://, or another host name).",
+                self.redirects, self.answered
+            ));
+        }
+        if self.not_found > 0 && self.not_found * 2 >= self.answered {
+            let path = url::Url::parse(endpoint)
+                .map(|u| u.path().to_owned())
+                .unwrap_or_default();
+            notes.push(format!(
+                "{} of {} answers were HTTP 404 for the path {path}: is the endpoint right? Real installations \
+                 serve {}",
+                self.not_found,
+                self.answered,
+                server::API_PATH
+            ));
+        }
+        notes.extend(self.connect.iter().cloned());
+        notes
+    }
 }
