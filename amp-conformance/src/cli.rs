@@ -138,6 +138,10 @@ pub struct RunArgs {
     /// Most requests per second (default 5 for a target that is not on this machine).
     #[arg(long, value_name = "N")]
     rate: Option<f64>,
+    /// Stop generating property cases after this many seconds (the run reports what it ran):
+    /// for a nightly job, `--cases 1000000 --max-time 600` runs as many as fit in 10 minutes.
+    #[arg(long, value_name = "SECS")]
+    max_time: Option<f64>,
     /// Print the planned requests as curl commands and send nothing.
     #[arg(long)]
     dry_run: bool,
@@ -271,6 +275,9 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         (None, Some(cmd)) => Some(Observer::Command(cmd.clone())),
         (None, None) => None,
     };
+    if args.max_time.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+        return Err("--max-time must be a positive number of seconds".to_owned());
+    }
     if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
         return Err("--rate must be a positive number of requests per second".to_owned());
     }
@@ -338,6 +345,7 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
             None => args.max_writes,
         },
         rate: args.rate,
+        max_time: args.max_time.map(Duration::from_secs_f64),
         snapshots,
         ..RunConfig::default()
     })

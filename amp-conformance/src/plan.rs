@@ -187,7 +187,7 @@ pub(crate) struct Batch {
 }
 
 /// Property cases planned at once when the run streams them (a deep run keeps no more).
-const BATCH: usize = 512;
+const BATCH: usize = 128;
 
 /// The cases of a run, planned batch by batch: the fixture cases first, then the property
 /// cases as they are generated, so that a deep run holds one batch at a time. A run with a

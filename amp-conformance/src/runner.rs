@@ -68,6 +68,9 @@ pub struct RunConfig {
     pub snapshots: Option<Snapshots>,
     /// Consecutive transport errors after which the run stops sending.
     pub stop_after_errors: usize,
+    /// A time budget (`--max-time`): once spent, no further batch of property cases is
+    /// generated; the run reports what it ran (a nightly job's "as many cases as fit").
+    pub max_time: Option<Duration>,
     /// Raised (by the CLI on SIGINT or SIGTERM) to end the run early: nothing more is sent,
     /// what was answered is judged, and the report is marked incomplete.
     pub interrupt: Interrupt,
@@ -152,6 +155,7 @@ impl Default for RunConfig {
             rate: None,
             snapshots: None,
             stop_after_errors: 5,
+            max_time: None,
             interrupt: Interrupt::default(),
         }
     }
@@ -264,7 +268,18 @@ async fn run_against(
     let mut ids: Vec<IdSeen> = Vec::new();
     // Batch by batch (the fixtures, then the property cases as they are generated): what a
     // batch needs is dropped once it is judged, so a deep run holds one batch at a time.
+    let started = Instant::now();
+    let mut out_of_time = None;
     while let Some(batch) = plan.next_batch() {
+        if let Some(limit) = config.max_time.filter(|limit| started.elapsed() >= *limit) {
+            out_of_time = Some(format!(
+                "--max-time {}s was reached after {} of the {} cases; the rest were not generated",
+                limit.as_secs_f64(),
+                checks.len(),
+                plan.total
+            ));
+            break;
+        }
         let Batch {
             ready,
             skipped,
@@ -355,6 +370,7 @@ async fn run_against(
     }
     let mut notes = diagnostics.notes(endpoint);
     notes.extend(snapshot_notes);
+    notes.extend(out_of_time);
     notes.extend(stop.as_ref().map(|s| s.reason.clone()));
     if let Some(signal) = interrupted {
         notes.push(format!(
