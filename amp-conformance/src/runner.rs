@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use amp_contract::envelope::{ApiIds, DedicatedIp};
 
 use crate::cases::fixtures;
-use crate::cases::stateful::{Created, IdSeen, stateful, stored_checks};
+use crate::cases::stateful::{Created, IdSeen, across_runs, stateful, stored_checks};
 use crate::judge::{self, Class, Profile};
 pub use crate::observer::Observer;
 pub use crate::plan::dry_run;
@@ -365,6 +365,20 @@ async fn run_against(
     // A run cut short sends nothing more: no stateful probes.
     let cut_short = stop.is_some() || interrupted.is_some();
     checks.extend(stored);
+    // The baseline of a real target remembers its ids across runs (the embedded server is a
+    // new server every run).
+    let remember = config
+        .snapshots
+        .as_ref()
+        .filter(|_| !embedded && !cut_short && !ids.is_empty());
+    if let Some(snapshots) = remember {
+        checks.push(across_runs(
+            snapshots.dir(),
+            &ids,
+            run_id,
+            snapshots.writes(),
+        ));
+    }
     if !cut_short {
         checks.extend(stateful(config, &cx, &target, ids, plan.probe_budget).await);
     }

@@ -183,6 +183,11 @@ impl Snapshots {
         &self.dir
     }
 
+    /// Whether this run may write into the baseline (not under CI unless asked).
+    pub fn writes(&self) -> bool {
+        self.write
+    }
+
     fn ensure_dir(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let manifest = self.dir.join("Cargo.toml");

@@ -350,3 +350,43 @@ async fn default_write_budget_covers_every_rule_that_needs_a_write() {
         "every create's stored values are read back"
     );
 }
+
+/// A server restarted with its id counter reset is caught on the second run: the baseline
+/// remembers the ids of the first (D-UNIQUE across runs), naming both runs.
+#[tokio::test]
+async fn d_unique_across_runs_catches_a_reset_id_counter() {
+    let dir = std::env::temp_dir().join(format!("amp-ids-across-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run_once = |dir: std::path::PathBuf| async move {
+        let server = spawn(Mutant::Different).await;
+        let mut config = config_for(&server, SEED);
+        config.snapshots = Some(amp_conformance::snapshot::Snapshots::new(dir, false, true));
+        run(config).await.expect("run")
+    };
+    let first = run_once(dir.clone()).await;
+    let check = |report: &RunReport| {
+        report
+            .checks
+            .iter()
+            .find(|c| c.id == "stateful/ids-across-runs")
+            .cloned()
+            .expect("the across-runs check")
+    };
+    assert_eq!(check(&first).class, Class::Skipped, "{:?}", check(&first));
+    assert!(first.passed, "{:#?}", classes(&first));
+    // The same implementation, restarted: its ids start again at the same number.
+    let second = run_once(dir.clone()).await;
+    let across = check(&second);
+    assert_eq!(
+        (across.class, across.rule.as_str()),
+        (Class::Fail, "D-UNIQUE"),
+        "{across:?}"
+    );
+    assert!(
+        across.reason.contains(&first.run_id) && across.reason.contains(&second.run_id),
+        "both runs named: {}",
+        across.reason
+    );
+    assert!(!second.passed);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -29,8 +29,16 @@ pub const D_UNIQUE: &str = "stateful/d-unique";
 /// otherwise).
 pub const D_DEFAULTS: &str = "stateful/d-defaults";
 
+/// D-UNIQUE across runs, through the baseline directory's memory of ids.
+pub const ACROSS_RUNS: &str = "stateful/ids-across-runs";
+
 /// The checks this source adds to a run, as `list` shows them: id, rule, title.
-pub const CHECKS: [(&str, &str, &str); 3] = [
+pub const CHECKS: [(&str, &str, &str); 4] = [
+    (
+        ACROSS_RUNS,
+        "D-UNIQUE",
+        "report ids are never reused across runs (the baseline remembers them)",
+    ),
     (
         R_IDS,
         "R-IDS",
@@ -350,4 +358,77 @@ pub(crate) async fn stored_checks(
         }
     }
     out
+}
+
+/// D-UNIQUE across runs: the ids this run got against the ids the baseline directory `dir`
+/// remembers of the same target; then this run's ids are remembered (when `write`).
+pub(crate) fn across_runs(
+    dir: &std::path::Path,
+    ids: &[IdSeen],
+    run_id: &str,
+    write: bool,
+) -> CheckResult {
+    use crate::memory::IdMemory;
+    let title = "report ids are never reused across runs (the baseline remembers them)";
+    let result = |class, rule: &str, actual: String, reason: String| {
+        stateful_result(
+            ACROSS_RUNS,
+            rule,
+            title,
+            class,
+            "ids never seen before",
+            actual,
+            reason,
+        )
+    };
+    let mut memory = match IdMemory::load(dir) {
+        Ok(memory) => memory,
+        Err(e) => return result(Class::Skipped, "D-UNIQUE", e.clone(), e),
+    };
+    let earlier = memory.clone();
+    if write {
+        memory.add(ids.iter().map(|c| c.id), run_id);
+        if let Err(e) = memory.save(dir) {
+            let why = format!("cannot remember the ids in {}: {e}", dir.display());
+            return result(Class::Skipped, "D-UNIQUE", why.clone(), why);
+        }
+    }
+    if earlier.ranges.is_empty() {
+        return result(
+            Class::Skipped,
+            "D-UNIQUE",
+            format!("{} ids", ids.len()),
+            format!(
+                "no earlier run is remembered in {}: this run's ids are{} kept for the next",
+                dir.display(),
+                if write { "" } else { " not (CI)" }
+            ),
+        );
+    }
+    let reused: Vec<String> = ids
+        .iter()
+        .filter(|c| earlier.contains(c.id))
+        .take(5)
+        .map(|c| format!("{} (by {})", c.id, c.check))
+        .collect();
+    let actual = format!(
+        "{} ids; the highest seen before is {} (run {})",
+        ids.len(),
+        earlier.highest,
+        earlier.highest_run
+    );
+    if reused.is_empty() {
+        return result(Class::Pass, "D-UNIQUE", actual, String::new());
+    }
+    result(
+        Class::Fail,
+        "D-UNIQUE",
+        actual,
+        format!(
+            "run {run_id} got report ids that earlier runs had already got (runs {}): {}; a \
+             server restarted with its id counter reset, or reusing deleted reports' ids",
+            earlier.runs.join(", "),
+            reused.join(", ")
+        ),
+    )
 }
