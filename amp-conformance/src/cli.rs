@@ -48,6 +48,22 @@ enum Command {
     List(ListArgs),
     /// Print the OpenAPI 3.1 description of the API, generated from the contract.
     Openapi(OpenapiArgs),
+    /// Send the recorded requests of a JSON report's findings again, and judge them again.
+    Replay(Box<ReplayArgs>),
+}
+
+/// Options of `amp-conformance replay`: the report, what to replay, and the run's options
+/// (`--target`, the key, `--service`, `--allow-writes`, ... as for `run`).
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A JSON report written with `--format json --output PATH`.
+    #[arg(value_name = "REPORT.json")]
+    report: PathBuf,
+    /// Only this check id, rule id or finding name (default: every recorded finding).
+    #[arg(value_name = "CHECK_ID|RULE|FINDING")]
+    filter: Option<String>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 /// Options of `amp-conformance openapi`.
@@ -359,11 +375,40 @@ fn write_output(path: &PathBuf, text: &str) -> std::io::Result<()> {
     }
 }
 
+async fn replay(args: ReplayArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.report) {
+        Ok(text) => text,
+        Err(e) => {
+            return usage(format!(
+                "cannot read {}: {e} (give the JSON report of a run: --format json --output PATH)",
+                args.report.display()
+            ));
+        }
+    };
+    let origin = args.report.display().to_string();
+    let cases = match crate::replay::cases(&text, args.filter.as_deref(), &origin) {
+        Ok(cases) => cases,
+        Err(message) => return usage(message),
+    };
+    let mut run_args = args.run;
+    // A replay judges recorded findings; it neither extends nor compares a baseline.
+    run_args.no_snapshots = true;
+    run_with(run_args, Some(cases)).await
+}
+
 async fn run(args: RunArgs) -> ExitCode {
-    let config = match config_from(&args) {
+    run_with(args, None).await
+}
+
+async fn run_with(
+    args: RunArgs,
+    replay: Option<Vec<(crate::cases::Case, crate::cases::WireRequest)>>,
+) -> ExitCode {
+    let mut config = match config_from(&args) {
         Ok(config) => config,
         Err(message) => return usage(message),
     };
+    config.replay = replay;
     let key = config.key.clone();
     if args.dry_run {
         return match crate::runner::dry_run(config) {
@@ -519,6 +564,7 @@ pub fn main() -> ExitCode {
         Some(Command::List(args)) => list(&args),
         Some(Command::Openapi(args)) => openapi(&args),
         Some(Command::Run(args)) => runtime.block_on(run(*args)),
+        Some(Command::Replay(args)) => runtime.block_on(replay(*args)),
         None => runtime.block_on(run(cli.run)),
     }
 }

@@ -13,6 +13,7 @@ pub mod memory;
 pub mod observer;
 pub mod openapi;
 pub mod plan;
+pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod runner;

@@ -389,6 +389,9 @@ pub(crate) fn prepare(
     key: &str,
     seed: u64,
 ) -> Result<Plan, RunError> {
+    if let Some(replay) = &config.replay {
+        return Ok(replay_plan(replay, cx, key, seed));
+    }
     let fixtures = config
         .fixtures
         .load()
@@ -528,4 +531,50 @@ pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
         ));
     }
     Ok(key.redact(&out))
+}
+
+/// A plan of recorded requests (`amp-conformance replay`): sent as they were, but under the
+/// same safety rules (CONTRACT.md §6) as a run; the page's demand is computed again.
+fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed: u64) -> Plan {
+    let mut batch = Batch {
+        ready: Vec::new(),
+        skipped: Vec::new(),
+        trees: HashMap::new(),
+    };
+    for (index, (case, wire)) in replay.iter().enumerate() {
+        let may_suspend = amp_contract::create::pairs_may_suspend(
+            amp_contract::form::FormPairs::from_urlencoded(&wire.body).iter(),
+        );
+        let skip = if case.writes() && !cx.may_write() {
+            Some("creates a report: pass --allow-writes to replay it")
+        } else if may_suspend && !cx.embedded && !cx.allow_suspend {
+            Some("sends a suspending suspend_method: pass --allow-suspend to replay it")
+        } else {
+            None
+        };
+        match skip {
+            Some(reason) => batch
+                .skipped
+                .push((index, skipped_result(case, reason.to_owned()))),
+            None => batch.ready.push((
+                index,
+                Ready {
+                    case: case.clone(),
+                    wire: wire.clone(),
+                    stored: None,
+                    documented: wire.documented(key, cx),
+                },
+            )),
+        }
+    }
+    Plan {
+        fixture_count: 0,
+        total: replay.len(),
+        probe_budget: 0,
+        source: Source::Whole(Some(batch)),
+        cx: cx.clone(),
+        key: key.to_owned(),
+        seed,
+        next_index: replay.len(),
+    }
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use amp_contract::envelope::{ApiIds, DedicatedIp};
 
-use crate::cases::fixtures;
 use crate::cases::stateful::{Created, IdSeen, across_runs, stateful, stored_checks};
+use crate::cases::{Case, WireRequest, fixtures};
 use crate::judge::{self, Class, Profile};
 pub use crate::observer::Observer;
 pub use crate::plan::dry_run;
@@ -68,6 +68,8 @@ pub struct RunConfig {
     pub snapshots: Option<Snapshots>,
     /// Consecutive transport errors after which the run stops sending.
     pub stop_after_errors: usize,
+    /// Requests to replay (from a JSON report) instead of the fixture and property cases.
+    pub replay: Option<Vec<(Case, WireRequest)>>,
     /// A time budget (`--max-time`): once spent, no further batch of property cases is
     /// generated; the run reports what it ran (a nightly job's "as many cases as fit").
     pub max_time: Option<Duration>,
@@ -156,6 +158,7 @@ impl Default for RunConfig {
             snapshots: None,
             stop_after_errors: 5,
             max_time: None,
+            replay: None,
             interrupt: Interrupt::default(),
         }
     }
@@ -367,6 +370,8 @@ async fn run_against(
     checks.extend(stored);
     // The baseline of a real target remembers its ids across runs (the embedded server is a
     // new server every run).
+    // A replay re-judges recorded requests only: no stateful checks.
+    let cut_short = cut_short || config.replay.is_some();
     let remember = config
         .snapshots
         .as_ref()

@@ -260,21 +260,12 @@ pub fn parse(text: &str, origin: &str, stem: &str) -> Result<Vec<Case>, FixtureE
         if let Some(unknown) = raw.rules.iter().find(|r| !rules::is_known(r)) {
             return Err(fail(format!("`{unknown}` is not a rule id of CONTRACT.md")));
         }
-        let auth = match raw.auth.as_deref().unwrap_or("valid") {
-            "valid" => Auth::Valid,
-            "missing" => Auth::Missing,
-            "empty" => Auth::Empty,
-            "invalid" => Auth::Invalid,
-            "twice" => Auth::Twice,
-            other => match other.strip_prefix("header:") {
-                Some(name) if !name.is_empty() => Auth::ValidAs(name.to_owned()),
-                _ => {
-                    return Err(fail(format!(
-                        "auth `{other}`: use valid, missing, empty, invalid, twice or header:NAME"
-                    )));
-                }
-            },
-        };
+        let auth: Auth = raw
+            .auth
+            .as_deref()
+            .unwrap_or("valid")
+            .parse()
+            .map_err(fail)?;
         let encoding = match raw.encoding.as_deref().unwrap_or("urlencoded") {
             "urlencoded" => Encoding::Urlencoded,
             "percent20" => Encoding::UrlencodedPercent20,

@@ -31,6 +31,43 @@ pub enum Auth {
     Twice,
 }
 
+impl fmt::Display for Auth {
+    /// Its spelling in fixture files and recorded requests: `valid`, `missing`, `empty`,
+    /// `invalid`, `twice` or `header:NAME`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Valid => f.write_str("valid"),
+            Self::ValidAs(name) => write!(f, "header:{name}"),
+            Self::Missing => f.write_str("missing"),
+            Self::Empty => f.write_str("empty"),
+            Self::Invalid => f.write_str("invalid"),
+            Self::Twice => f.write_str("twice"),
+        }
+    }
+}
+
+impl std::str::FromStr for Auth {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "valid" => Self::Valid,
+            "missing" => Self::Missing,
+            "empty" => Self::Empty,
+            "invalid" => Self::Invalid,
+            "twice" => Self::Twice,
+            other => match other.strip_prefix("header:") {
+                Some(name) if !name.is_empty() => Self::ValidAs(name.to_owned()),
+                _ => {
+                    return Err(format!(
+                        "auth `{other}`: use valid, missing, empty, invalid, twice or header:NAME"
+                    ));
+                }
+            },
+        })
+    }
+}
+
 impl Auth {
     /// The header lines this sends, names exactly as they go on the wire, with `key` as the
     /// valid identifier.
@@ -189,6 +226,11 @@ pub enum Origin {
     },
     /// A check over the whole run.
     Stateful,
+    /// A request replayed from a JSON report.
+    Replay {
+        /// The report.
+        report: String,
+    },
 }
 
 /// The generators of property cases.

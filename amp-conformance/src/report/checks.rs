@@ -7,6 +7,7 @@ use super::{CheckResult, RunReport, curl};
 use crate::cases::{Case, Origin};
 use crate::judge::{Class, Verdict};
 use crate::plan::Ready;
+use crate::replay::Recorded;
 use crate::target::{HttpAnswer, Secret, Target};
 
 pub(crate) fn origin_text(case: &Case) -> String {
@@ -14,6 +15,7 @@ pub(crate) fn origin_text(case: &Case) -> String {
         Origin::Fixture { path, line } => format!("{path}:{line}"),
         Origin::Property { generator, index } => format!("seed, {generator} #{index}"),
         Origin::Stateful => "stateful check over the run".to_owned(),
+        Origin::Replay { report } => format!("replayed from {report}"),
     }
 }
 
@@ -28,6 +30,7 @@ pub(crate) fn skipped_result(case: &Case, reason: String) -> CheckResult {
         actual: "not sent".to_owned(),
         reason,
         reproduction: None,
+        request: None,
         origin: origin_text(case),
         known_failure: false,
         elapsed_ms: None,
@@ -65,6 +68,7 @@ pub(crate) fn finish(
         actual: verdict.actual.clone(),
         reason: verdict.reason.clone(),
         reproduction: finding.then(|| curl::command(&target.url_for(wire), wire)),
+        request: finding.then(|| Recorded::of(wire, &case.expect)),
         origin: origin_text(case),
         known_failure: false,
         elapsed_ms: answer.map(|a| a.elapsed.as_millis() as u64),
@@ -90,6 +94,7 @@ pub(crate) fn stateful_result(
         actual,
         reason,
         reproduction: None,
+        request: None,
         origin: "stateful check over the run".to_owned(),
         known_failure: false,
         elapsed_ms: None,

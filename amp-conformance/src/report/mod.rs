@@ -38,6 +38,9 @@ pub struct CheckResult {
     /// A ready-to-run reproduction (API_ID as `$AMP_API_ID`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reproduction: Option<String>,
+    /// The exact request of a finding, for `amp-conformance replay` (the key is not in it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<crate::replay::Recorded>,
     /// Where it comes from (`fixtures/cases/auth.toml:12`, `seed 42, valid #3`).
     pub origin: String,
     /// Listed in `--known-failures`: reported, but not failing the run.

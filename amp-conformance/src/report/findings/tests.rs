@@ -14,6 +14,7 @@ fn check(id: &str, class: Class, rule: &str, actual: &str, reason: &str) -> Chec
         expected: "AMP003 naming category (HTTP 200)".to_owned(),
         actual: actual.to_owned(),
         reason: reason.to_owned(),
+        request: None,
         reproduction: Some(format!("curl {id}")),
         origin: "test".to_owned(),
         known_failure: false,

@@ -1,0 +1,74 @@
+//! Replay: the exact requests of a recorded failure, sent again and judged again. Against the
+//! broken server they fail as before; against a fixed one they pass. The report keeps no key:
+//! it is supplied again at replay time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use amp_conformance::judge::Class;
+use amp_conformance::report::Format;
+use amp_conformance::runner::run;
+use support::{KEY, Mutant, config_for, spawn};
+
+async fn replay(report: &std::path::Path, filter: &str, endpoint: &str) -> (Option<i32>, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_amp-conformance"))
+        .arg("replay")
+        .arg(report)
+        .arg(filter)
+        .args(["--target", endpoint, "--missing-service-id", "999"])
+        .env("AMP_API_ID", KEY)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_failure_fails_before_the_fix_and_passes_after() {
+    let broken = spawn(Mutant::NoAuth).await;
+    let report = run(config_for(&broken, 7)).await.unwrap();
+    let failing: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.class == Class::Fail && c.rule == "D-AUTH")
+        .collect();
+    assert!(!failing.is_empty());
+    let json = Format::Json.render(&report);
+    assert!(!json.contains(KEY), "the report holds no key");
+    let dir = std::env::temp_dir().join(format!("amp-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.json");
+    std::fs::write(&path, json).unwrap();
+
+    // Before the fix: the same requests fail the same way.
+    let (code, out) = replay(&path, "D-AUTH", &broken.endpoint).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("D-AUTH"), "{out}");
+    for check in &failing {
+        assert!(out.contains(&check.id), "{} replayed: {out}", check.id);
+    }
+    // One check by its id.
+    let (code, _) = replay(&path, &failing[0].id, &broken.endpoint).await;
+    assert_eq!(code, Some(1));
+
+    // After the fix: they pass.
+    let fixed = spawn(Mutant::Different).await;
+    let (code, out) = replay(&path, "D-AUTH", &fixed.endpoint).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("=> PASS"), "{out}");
+
+    // Nothing recorded under that name: a usage error that says what to give.
+    let (code, out) = replay(&path, "no-such-check", &fixed.endpoint).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("records no request for `no-such-check`"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
