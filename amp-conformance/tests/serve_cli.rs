@@ -359,3 +359,99 @@ fn serve_handles_a_signal_sent_as_soon_as_it_is_ready() {
         assert_eq!(exit.code(), Some(0), "round {round}, SIG{name}: {stderr}");
     }
 }
+
+/// Waits until the server closes `stream` (end of stream or reset); returns the bytes it sent.
+fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    stream.set_read_timeout(Some(BOUND)).unwrap();
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return received,
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                panic!("not closed within {BOUND:?}")
+            }
+            Err(_) => return received, // reset
+        }
+    }
+}
+
+#[test]
+fn serve_connection_flags_close_idle_connections_and_make_room_over_the_cap() {
+    let mut command = serve();
+    command
+        .env("AMP_API_ID", SECRET)
+        .args(["--services", SERVICES])
+        .args([
+            "--idle-timeout",
+            "1",
+            "--header-timeout",
+            "1",
+            "--max-connections",
+            "4",
+        ]);
+    let running = start(command);
+    let addr = running.addr;
+    // Ten silent connections, then a client: served; the seven oldest were closed for it.
+    let started = std::time::Instant::now();
+    let mut silent: Vec<TcpStream> = (0..10).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let (status, body) = http(addr, "POST", API_PATH, Some(SECRET), "action=create");
+    assert_eq!(
+        (status, json(&body)["error_code"].as_str()),
+        (200, Some("AMP003"))
+    );
+    for stream in &mut silent {
+        assert!(until_closed(stream).is_empty());
+    }
+    // The other three were closed by the idle timeout (1 s).
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // A slow head is closed after the header timeout, unanswered.
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.write_all(b"POST / HTTP/1.1\r\nX-Slow: a").unwrap();
+    let started = std::time::Instant::now();
+    assert!(until_closed(&mut slow).is_empty());
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let (exit, _, stderr) = stop(running, "TERM");
+    assert_eq!(exit.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("max_connections=4"), "{stderr}");
+    assert!(!stderr.contains(SECRET));
+}
+
+#[test]
+fn serve_default_cap_stays_below_the_open_file_limit() {
+    // With the open-file limit at 128 the default cap is 64: 300 silent connections (each a
+    // descriptor, were it accepted) do not keep a new client out.
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -n 128 && exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--services", SERVICES])
+        .env("AMP_API_ID", SECRET)
+        .env("AMP_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let running = start(command);
+    let addr = running.addr;
+    let silent: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    let (status, body) = http(
+        addr,
+        "POST",
+        API_PATH,
+        Some(SECRET),
+        "action=create&service_id=2&category=Spam",
+    );
+    assert_eq!(
+        (status, json(&body)["status"].as_str()),
+        (200, Some("success"))
+    );
+    drop(silent);
+    let (exit, _, stderr) = stop(running, "TERM");
+    assert_eq!(exit.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("max_connections=64"), "{stderr}");
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use amp_contract::envelope::ApiIds;
 
-use super::{ServerConfig, load_registry, start};
+use super::{ServerConfig, load_registry, open_file_limit, start};
 
 /// Options of `amp-conformance serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,9 +18,21 @@ pub struct ServeArgs {
     /// Service registry (TOML). Default: fixtures/services.toml, or its built-in copy.
     #[arg(long, value_name = "FILE")]
     pub services: Option<PathBuf>,
-    /// Longest a request may take, in seconds.
+    /// Longest a request may take once its head has arrived, in seconds (a JSON 408 after).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub request_timeout: u64,
+    /// Longest a request head may take to arrive, from its first byte, in seconds; the
+    /// connection is closed after it (slow-header clients).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub header_timeout: u64,
+    /// Longest a connection may stay open with no request in progress and nothing received,
+    /// in seconds (new and keep-alive connections).
+    #[arg(long, default_value_t = 20, value_name = "SECS")]
+    pub idle_timeout: u64,
+    /// Most connections open at once; over it a new client closes the connection that has
+    /// waited longest without a request. Default: the open-file limit less 64, at most 4096.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
 }
 
 /// Runs the server until SIGINT or SIGTERM. Valid identifiers come from `AMP_API_ID`.
@@ -42,6 +54,24 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     };
     let mut config = ServerConfig::new(api_ids, registry);
     config.request_timeout = Duration::from_secs(args.request_timeout.max(1));
+    config.header_timeout = Duration::from_secs(args.header_timeout.max(1));
+    config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
+    if let Some(max) = args.max_connections {
+        config.max_connections = max as usize;
+        if let Some(limit) = open_file_limit().filter(|&limit| u64::from(max) + 64 > limit) {
+            eprintln!(
+                "warning: --max-connections {max} leaves fewer than 64 of the {limit} open files \
+                 for the rest of the server; once they run out, each new client closes the \
+                 connection that has waited longest"
+            );
+        }
+    }
+    tracing::info!(
+        max_connections = config.max_connections,
+        header_timeout_s = config.header_timeout.as_secs(),
+        idle_timeout_s = config.idle_timeout.as_secs(),
+        "connection limits"
+    );
     let server = match start(config, args.listen).await {
         Ok(server) => server,
         Err(err) => {

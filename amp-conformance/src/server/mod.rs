@@ -2,9 +2,11 @@
 //! service registry. It adds transport, storage and services, never a rule of its own.
 
 mod command;
+mod connections;
 mod registry;
 mod routes;
 mod store;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +22,9 @@ use tower::util::MapFutureLayer;
 use tower_http::trace::TraceLayer;
 
 pub use command::{ServeArgs, serve};
+pub use connections::{
+    MAX_HEAD_BYTES, MAX_HEADER_FIELDS, default_max_connections, open_file_limit,
+};
 pub use registry::{Registry, RegistryError};
 pub use routes::{API_PATH, AppState, OBSERVER_PATH};
 pub use store::Store;
@@ -31,17 +36,31 @@ pub struct ServerConfig {
     pub api_ids: ApiIds,
     /// Existing services.
     pub registry: Registry,
-    /// Longest a request may take, body included.
+    /// Longest a request may take, body included, counted from when its head has arrived.
     pub request_timeout: Duration,
+    /// Longest a request head may take to arrive, counted from its first byte; a connection
+    /// over it is closed without an answer (slow-header clients).
+    pub header_timeout: Duration,
+    /// Longest a connection may stay open with no request in progress and nothing received
+    /// (a new connection, or a keep-alive one after its last answer).
+    pub idle_timeout: Duration,
+    /// Most connections open at once. A new one over the cap closes the connection that has
+    /// waited longest without a request in progress; if every one has a request in progress,
+    /// the new one is closed unread.
+    pub max_connections: usize,
 }
 
 impl ServerConfig {
-    /// A configuration with the default 30 s request timeout.
+    /// A configuration with the defaults of `serve`: request timeout 30 s, header timeout
+    /// 10 s, idle timeout 20 s, and [`default_max_connections`].
     pub fn new(api_ids: ApiIds, registry: Registry) -> Self {
         Self {
             api_ids,
             registry,
             request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(20),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -111,6 +130,7 @@ fn request_span(request: &http::Request<axum::body::Body>) -> tracing::Span {
 pub struct RunningServer {
     addr: SocketAddr,
     state: Arc<AppState>,
+    connections: Arc<connections::Tracker>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -141,6 +161,11 @@ impl RunningServer {
         &self.state
     }
 
+    /// Connections open now (one the server has just closed may still count for a moment).
+    pub fn open_connections(&self) -> usize {
+        self.connections.len()
+    }
+
     /// Stops accepting, finishes requests in flight, and waits for the server to end.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
@@ -155,7 +180,7 @@ impl RunningServer {
 
 /// Starts a server on `addr` (port 0 picks a free port) and returns once it accepts.
 pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<RunningServer> {
-    let listener = TcpListener::bind(addr).await?;
+    let listener = listen(addr)?;
     let addr = listener.local_addr()?;
     let state = Arc::new(AppState {
         api_ids: config.api_ids,
@@ -163,20 +188,49 @@ pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<Ru
         store: Store::new(),
     });
     let app = app(Arc::clone(&state), config.request_timeout);
+    let limits = connections::Limits {
+        header_timeout: config.header_timeout,
+        idle_timeout: config.idle_timeout,
+        max_connections: config.max_connections.max(1),
+    };
+    let tracker = Arc::new(connections::Tracker::default());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(connections::serve(
+        listener,
+        app,
+        limits,
+        Arc::clone(&tracker),
+        async move {
+            let _ = rx.await;
+        },
+    ));
     Ok(RunningServer {
         addr,
         state,
+        connections: tracker,
         shutdown: Some(tx),
         task,
     })
+}
+
+/// Connections the kernel completes and queues before the server accepts them. tokio's
+/// `TcpListener::bind` asks for 128: a burst of a few hundred new connections (the runner's
+/// `--concurrency` goes up to 256) then overflowed the queue while the accept loop waited
+/// its turn, and each dropped SYN cost its client a second (measured: one connect in about
+/// 130 took 1 s when 2,000 connected in a row).
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server can bind at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Starts a server on `127.0.0.1:0`: the runner's embedded default target and the tests'.
