@@ -229,12 +229,15 @@ fn valid_text(meta: &FieldMeta, safe: bool) -> BoxedStrategy<Wire> {
             let chars = chars.min(max_chars).min(max_bytes);
             let mut s = String::with_capacity(chars.min(max_bytes));
             s.push(first);
-            while s.chars().count() < chars && s.len() + fill.len_utf8() <= max_bytes {
+            let mut count = 1;
+            while count < chars && s.len() + fill.len_utf8() <= max_bytes {
                 s.push(fill);
+                count += 1;
             }
             // Fill the last bytes with ASCII, so that a byte limit is met exactly.
-            while s.chars().count() < chars && s.len() < max_bytes {
+            while count < chars && s.len() < max_bytes {
                 s.push('a');
+                count += 1;
             }
             s
         })
