@@ -184,29 +184,71 @@ pub fn read_params<'a>(method: &Method, headers: &HeaderMap, body: &'a [u8]) -> 
     }
 }
 
+/// Server state that answers the lookups and resolved defaults of an action set: a fresh
+/// [`Lookup`] per request. Every [`ServiceDirectory`] is one, for `create`
+/// ([`ServiceLookup`]).
+pub trait LookupState {
+    /// The lookup of one request.
+    fn lookup(&self) -> impl Lookup + '_;
+}
+
+impl<D: ServiceDirectory + ?Sized> LookupState for D {
+    fn lookup(&self) -> impl Lookup + '_ {
+        ServiceLookup::new(self)
+    }
+}
+
 /// A set of actions one endpoint serves: the envelope reads `action` and hands the parameters
-/// to the one of the set it names (D-ACTION, R-ACTION), with the server state `S` its lookups
-/// and resolved defaults need.
+/// to the action of the set it names (D-ACTION, R-ACTION), with the server state `S`.
 ///
-/// [`Accepted`] (of `create`) is the set of the page, over a [`ServiceDirectory`]; an endpoint
-/// with more actions implements this for an enum of their [`Accepted`] values and calls
-/// [`accept`] for each.
+/// One action's [`Accepted`] is a set (over any [`LookupState`]; `Accepted` of `create` over a
+/// [`ServiceDirectory`] is the API the page documents), and [`OneOf`] joins two sets.
 pub trait ActionSet<S: ?Sized>: Sized {
     /// The action names of the set (each an [`Action::NAME`]), in the order an AMP002 lists
     /// them.
-    const NAMES: &'static [&'static str];
+    fn names() -> Vec<&'static str>;
 
-    /// Parses the parameters of the action `name` (one of [`ActionSet::NAMES`]), asking
-    /// `state`.
-    fn accept(name: &'static str, form: &FormPairs<'_>, state: &S) -> Result<Self, Rejection>;
+    /// Parses the parameters as the action `name`, asking `state`; `None` when the set has no
+    /// action of that name (exact, case-sensitive: R-ACTION).
+    fn accept(name: &[u8], form: &FormPairs<'_>, state: &S) -> Option<Result<Self, Rejection>>;
 }
 
-/// `create` alone, over a service directory: the API the page documents.
-impl<D: ServiceDirectory + ?Sized> ActionSet<D> for Accepted<CreateAbuseReport> {
-    const NAMES: &'static [&'static str] = &[CreateAbuseReport::NAME];
+impl<A: Action, S: LookupState + ?Sized> ActionSet<S> for Accepted<A> {
+    fn names() -> Vec<&'static str> {
+        vec![A::NAME]
+    }
 
-    fn accept(_name: &'static str, form: &FormPairs<'_>, services: &D) -> Result<Self, Rejection> {
-        create(form, services)
+    fn accept(name: &[u8], form: &FormPairs<'_>, state: &S) -> Option<Result<Self, Rejection>> {
+        (name == A::NAME.as_bytes()).then(|| accept(form, &mut state.lookup()))
+    }
+}
+
+/// Two action sets served by one endpoint: `OneOf<Accepted, Accepted<CloseTicket>>` answers
+/// `action=create` and `action=close_ticket` (the first set wins a name both have).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OneOf<A, B> {
+    /// A request of the first set.
+    First(A),
+    /// A request of the second set.
+    Second(B),
+}
+
+impl<S: ?Sized, A: ActionSet<S>, B: ActionSet<S>> ActionSet<S> for OneOf<A, B> {
+    fn names() -> Vec<&'static str> {
+        let mut names = A::names();
+        for name in B::names() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    fn accept(name: &[u8], form: &FormPairs<'_>, state: &S) -> Option<Result<Self, Rejection>> {
+        match A::accept(name, form, state) {
+            Some(first) => Some(first.map(Self::First)),
+            None => B::accept(name, form, state).map(|second| second.map(Self::Second)),
+        }
     }
 }
 
@@ -231,17 +273,16 @@ pub fn dispatch<T: ActionSet<S>, S: ?Sized>(
     };
     let form = read_params(request.method, request.headers, body);
     let occurrence = form.last(ACTION_PARAM);
-    let name = match occurrence {
-        Occurrence::Value(sent) => T::NAMES.iter().find(|name| name.as_bytes() == sent),
+    let accepted = match occurrence {
+        Occurrence::Value(name) => T::accept(name, &form, state),
         _ => None,
     };
-    match name {
-        Some(name) => T::accept(name, &form, state),
-        None => Err(Rejection::new(
-            AmpError::invalid_action(!matches!(occurrence, Occurrence::Absent), T::NAMES),
+    accepted.unwrap_or_else(|| {
+        Err(Rejection::new(
+            AmpError::invalid_action(!matches!(occurrence, Occurrence::Absent), &T::names()),
             Rule::DAction.id(),
-        )),
-    }
+        ))
+    })
 }
 
 /// Handles one request of the page's API (`create`) in the order of R-ORDER: authentication

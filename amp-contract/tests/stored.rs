@@ -186,10 +186,7 @@ fn an_observers_json_compares_like_the_typed_record() {
     let got = StoredRecord::from_json(CreateAbuseReport::FIELDS, &json).unwrap();
     assert_eq!(got.get("admin_notes"), None);
     let diffs = compare(&expected, &got);
-    let names: Vec<(&str, bool)> = diffs
-        .iter()
-        .map(|d| (d.field.name, d.documented))
-        .collect();
+    let names: Vec<(&str, bool)> = diffs.iter().map(|d| (d.field.name, d.documented)).collect();
     assert_eq!(names, [("category", false), ("admin_notes", true)]);
     assert_eq!(
         diffs[1].to_string(),
@@ -204,7 +201,10 @@ fn an_observers_json_compares_like_the_typed_record() {
 fn generic_record_values_are_typed_by_kind() {
     let record = resolved(&full()).record();
     assert_eq!(record.get("service_id"), Some(&StoredValue::Integer(2)));
-    assert_eq!(record.get("allow_unsuspend"), Some(&StoredValue::Boolean(true)));
+    assert_eq!(
+        record.get("allow_unsuspend"),
+        Some(&StoredValue::Boolean(true))
+    );
     assert_eq!(
         record.get("suspend_method"),
         Some(&StoredValue::Enumeration("timelimit".to_owned()))
