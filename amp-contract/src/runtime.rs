@@ -11,7 +11,8 @@ use crate::error::{Problem, Violations};
 use crate::form::{FormPairs, Occurrence};
 use crate::meta::{FieldMeta, Presence};
 use crate::stored::StoredValue;
-use crate::value::{AmpField, AmpValue};
+pub use crate::value::AmpField;
+use crate::value::AmpValue;
 use crate::value_rules::{is_blank, php_trim};
 
 /// Reads one field from the form: PHP's last-occurrence rule, R-EMPTY, R-UTF8, trimming, the

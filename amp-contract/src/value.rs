@@ -95,7 +95,7 @@ macro_rules! impl_amp_field {
 #[macro_export]
 macro_rules! __impl_amp_field {
     ($ty:ty) => {
-        impl $crate::field::AmpField for $ty {
+        impl $crate::__private::AmpField for $ty {
             type Value = $ty;
             const OPTIONAL: bool = false;
             fn from_value(value: $ty) -> Self {
