@@ -191,7 +191,12 @@ pub(super) fn valid_value(meta: &'static FieldMeta, config: &GenConfig) -> Boxed
             (min..=max).prop_map(|n| n.to_string().into_bytes()).boxed()
         }
         Kind::Boolean => {
-            let spellings: Vec<&str> = BOOLEAN_TRUE.iter().chain(BOOLEAN_FALSE).copied().collect();
+            // Each true spelling beside its false one: 1, 0, true, false, on, off, yes, no.
+            let spellings: Vec<&str> = BOOLEAN_TRUE
+                .iter()
+                .zip(BOOLEAN_FALSE)
+                .flat_map(|(t, f)| [*t, *f])
+                .collect();
             let spelled = select(spellings)
                 .prop_flat_map(random_case)
                 .prop_map(String::into_bytes)
