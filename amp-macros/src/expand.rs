@@ -1,4 +1,7 @@
-//! Code generation for `#[derive(AmpAction)]`: thin code, one runtime call per field.
+//! Code generation for `#[derive(AmpAction)]`: thin code calling amp-contract's hidden runtime
+//! (`amp_contract::__private`, like serde's): one call per field to parse it, and one place
+//! (`__values`) that takes the fields by their types to write them back and to store them
+//! (the stored record itself is `record.rs`'s).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
