@@ -1,18 +1,27 @@
 //! The trait every action derived with `#[derive(AmpAction)]` implements.
 
-/// The parameter the envelope dispatches on; every action's table starts with it.
-pub const ACTION_PARAM: &str = "action";
+pub use crate::meta::ACTION_PARAM;
 
 use crate::error::Violations;
-use crate::field::FieldMeta;
 use crate::form::FormPairs;
+use crate::meta::FieldMeta;
+use crate::stored::Record;
 
-/// Answers whether a well-formed value of a field marked `lookup` names something that exists
-/// (R-SERVICE-ID's "service not found"). The contract owns the rule and the error; the caller
-/// only answers the question.
+/// Answers what a request's values depend on in the server's state: whether a well-formed
+/// value of a field marked `lookup` names something that exists (R-SERVICE-ID's "service not
+/// found"), and what an omitted `resolved_default` field is stored as (D-DEFAULTS). The
+/// contract owns the rules and the errors; the caller only answers the questions.
 pub trait Lookup {
     /// Whether `wire_value` (canonical spelling) of `field` exists.
     fn exists(&mut self, field: &FieldMeta, wire_value: &str) -> bool;
+
+    /// The stored text of `field`, omitted from the request, whose default the server
+    /// resolves (`resolved_default`). Asked after parsing, so it may use what
+    /// [`Lookup::exists`] was asked. By default: empty text.
+    fn resolve(&mut self, field: &FieldMeta) -> String {
+        let _ = field;
+        String::new()
+    }
 }
 
 /// A lookup that knows everything exists: for parsing without server state.
@@ -31,7 +40,8 @@ impl<F: FnMut(&FieldMeta, &str) -> bool> Lookup for F {
     }
 }
 
-/// An API action: its wire name, its parameter table, parsing and serialisation.
+/// An API action: its wire name, its parameter table, parsing, serialisation and what a
+/// server stores for it.
 ///
 /// Implemented by `#[derive(AmpAction)]`; see [`crate::CreateAbuseReport`].
 pub trait Action: Sized + Clone + PartialEq + std::fmt::Debug {
@@ -39,6 +49,10 @@ pub trait Action: Sized + Clone + PartialEq + std::fmt::Debug {
     const NAME: &'static str;
     /// Its parameters, in table order (R-ORDER).
     const FIELDS: &'static [FieldMeta];
+
+    /// What a server stores for it: the struct `#[amp(stored = "...")]` generates (such as
+    /// [`crate::ResolvedCreate`]), or the generic [`crate::stored::StoredRecord`].
+    type Stored: Record;
 
     /// Parses and validates the parameters (not `action`, which the envelope dispatches on),
     /// asking `lookup` about fields marked `lookup`. All problems are reported, in table order.
@@ -48,6 +62,10 @@ pub trait Action: Sized + Clone + PartialEq + std::fmt::Debug {
     fn from_form(form: &FormPairs<'_>) -> Result<Self, Violations> {
         Self::from_form_with(form, &mut AssumeExists)
     }
+
+    /// The values to store: every field's value after defaults and canonical forms, and for
+    /// an omitted `resolved_default` field what `lookup` resolves.
+    fn resolve(&self, lookup: &mut dyn Lookup) -> Self::Stored;
 
     /// The pairs a PHP client would send for this value, `action` first.
     fn to_form(&self) -> FormPairs<'static>;

@@ -49,8 +49,9 @@ use crate::envelope::API_ID_HEADER;
 use crate::error::ErrorCode;
 use crate::response::ApiResponse;
 
-/// The content type of every request: what PHP's curl sends for a string body.
-pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+/// The content type of every request: what PHP's curl sends for a string body
+/// ([`crate::form::FORM_URLENCODED`]).
+pub const FORM_CONTENT_TYPE: &str = crate::form::FORM_URLENCODED;
 
 /// Default limit of the whole exchange, body included: 30 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,11 +1,21 @@
 //! The `create` action, defined once: every parameter name, kind, limit, default and rule id of
-//! CONTRACT.md §1 and §3 is written here and nowhere else.
+//! CONTRACT.md §1 and §3 is written here and nowhere else. The record a server stores
+//! ([`ResolvedCreate`]) is generated from the same definition, and so is its comparison
+//! ([`crate::stored::compare`]); the server state `create` depends on (which services exist,
+//! their dedicated IPs) is [`ServiceDirectory`].
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::action::{Action, Lookup};
+use crate::meta::{FieldMeta, Kind, Visibility};
+use crate::value::AmpValue;
+use crate::value_rules::php_trim;
 use crate::{AmpAction, AmpEnum};
+
+/// What `service_ip` is stored as for a service without a dedicated IP (D-DEFAULTS).
+pub const NO_DEDICATED_IP: &str = "(No Dedicated IP)";
 
 /// How the service is suspended when the report is opened (R-SUSPEND).
 ///
@@ -71,8 +81,19 @@ impl<'de> Deserialize<'de> for SuspendMethod {
 ///     "action=create&service_id=2&category=Spam&suspend_method=nosuspend&allow_unsuspend=0"
 /// );
 /// ```
+///
+/// What a server stores for it, with the service's dedicated IP resolved:
+///
+/// ```
+/// use amp_contract::create::{DedicatedIp, ServiceLookup};
+/// use amp_contract::{Action, CreateAbuseReport};
+///
+/// let services = |id: u32| (id == 2).then_some(DedicatedIp::None);
+/// let stored = CreateAbuseReport::new(2, "Spam").resolve(&mut ServiceLookup::new(&services));
+/// assert_eq!(stored.service_ip, "(No Dedicated IP)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, AmpAction)]
-#[amp(action = "create")]
+#[amp(action = "create", stored = "ResolvedCreate")]
 pub struct CreateAbuseReport {
     /// WHMCS id of the service the report is for.
     #[amp(integer, required, min = 1, max = 2147483647, lookup)]
@@ -141,8 +162,6 @@ impl CreateAbuseReport {
 /// The wire name of the admin-only text parameter (`admin_notes`), where a conformance run
 /// puts its purge marker (CONTRACT.md §6). Read from the metadata, not written again.
 pub fn admin_notes_name() -> Option<&'static str> {
-    use crate::Action;
-    use crate::field::{Kind, Visibility};
     CreateAbuseReport::FIELDS
         .iter()
         .find(|f| f.visibility == Visibility::Admin && f.kind == Kind::Text)
@@ -159,8 +178,6 @@ pub fn admin_notes_name() -> Option<&'static str> {
 /// assert!(!pairs_may_suspend([(&b"suspend_method"[..], &b"nosuspend"[..])]));
 /// ```
 pub fn pairs_may_suspend<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> bool {
-    use crate::Action;
-    use crate::field::{AmpValue, php_trim};
     let Some(field) = CreateAbuseReport::FIELDS
         .iter()
         .find(|f| f.allowed == <SuspendMethod as AmpValue>::ALLOWED)
@@ -182,4 +199,61 @@ pub fn pairs_may_suspend<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8]
                     .any(|s| s.eq_ignore_ascii_case(&v))
             })
     })
+}
+
+/// A service's main dedicated IP, as the service registry knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DedicatedIp {
+    /// The service has this dedicated IP.
+    Address(IpAddr),
+    /// The service has none: reports store `(No Dedicated IP)`.
+    None,
+}
+
+/// The server state the create action needs: which services exist and their dedicated IPs.
+pub trait ServiceDirectory {
+    /// `None` when no service has this id (R-SERVICE-ID "service not found").
+    fn dedicated_ip(&self, service_id: u32) -> Option<DedicatedIp>;
+}
+
+impl<F: Fn(u32) -> Option<DedicatedIp>> ServiceDirectory for F {
+    fn dedicated_ip(&self, service_id: u32) -> Option<DedicatedIp> {
+        self(service_id)
+    }
+}
+
+/// The [`Lookup`] of one `create` request over a [`ServiceDirectory`]: the field marked
+/// `lookup` names the service; an omitted address with a resolved default is stored as that
+/// service's dedicated IP, or [`NO_DEDICATED_IP`] (D-DEFAULTS).
+pub struct ServiceLookup<'a, D: ?Sized> {
+    services: &'a D,
+    dedicated: Option<DedicatedIp>,
+}
+
+impl<'a, D: ServiceDirectory + ?Sized> ServiceLookup<'a, D> {
+    /// A lookup for one request.
+    pub fn new(services: &'a D) -> Self {
+        Self {
+            services,
+            dedicated: None,
+        }
+    }
+}
+
+impl<D: ServiceDirectory + ?Sized> Lookup for ServiceLookup<'_, D> {
+    fn exists(&mut self, _field: &FieldMeta, wire_value: &str) -> bool {
+        self.dedicated = wire_value
+            .parse()
+            .ok()
+            .and_then(|id| self.services.dedicated_ip(id));
+        self.dedicated.is_some()
+    }
+
+    fn resolve(&mut self, field: &FieldMeta) -> String {
+        match (field.kind, self.dedicated) {
+            (Kind::Ip, Some(DedicatedIp::Address(ip))) => ip.to_string(),
+            (Kind::Ip, _) => NO_DEDICATED_IP.to_owned(),
+            _ => String::new(),
+        }
+    }
 }

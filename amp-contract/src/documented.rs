@@ -34,16 +34,16 @@
 //! );
 //! ```
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
-use http::{Method, header::CONTENT_TYPE};
+use http::Method;
 
 use crate::action::{ACTION_PARAM, Action};
-use crate::create::CreateAbuseReport;
-use crate::envelope::{API_ID_HEADER, Body, Credentials, Request, ServiceDirectory};
+use crate::create::{CreateAbuseReport, DedicatedIp, ServiceDirectory};
+use crate::envelope::{API_ID_HEADER, Body, Credentials, Request, media_type};
 use crate::error::ErrorCode;
-use crate::field::{FieldMeta, Kind, php_trim};
-use crate::form::php_urldecode;
+use crate::form::{FORM_URLENCODED, php_urldecode};
+use crate::meta::{FieldMeta, Kind};
+use crate::rules::Rule;
+use crate::value_rules::{parse_canonical_integer, parse_ip, php_trim};
 
 /// Longest free text the page documents (D-OPTIONALS: "up to 255 characters").
 pub const DOCUMENTED_TEXT_CHARS: usize = 255;
@@ -170,14 +170,8 @@ fn documented_value(meta: &FieldMeta, value: &str, services: &impl ServiceDirect
     match meta.kind {
         Kind::Text => documented_text(value, meta.trim),
         Kind::Integer => {
-            let in_range = value.parse::<u64>().is_ok_and(|n| {
-                meta.limits.min.is_none_or(|min| n >= min)
-                    && meta.limits.max.is_none_or(|max| n <= max)
-            });
-            let canonical = !value.is_empty()
-                && value.bytes().all(|b| b.is_ascii_digit())
-                && (value == "0" || !value.starts_with('0'))
-                && in_range;
+            let (min, max) = meta.integer_range();
+            let canonical = parse_canonical_integer(value, min, max).is_ok();
             // A lookup field is documented-valid only when it names something that exists
             // (D-SUCCESS: "a valid service_id").
             canonical
@@ -189,9 +183,9 @@ fn documented_value(meta: &FieldMeta, value: &str, services: &impl ServiceDirect
                         .is_some())
         }
         Kind::Boolean => DOCUMENTED_BOOLEANS.contains(&value),
-        // Rust's parsers accept exactly dotted quads without leading zeros, and IPv6 text
-        // without a zone id; surrounding whitespace is R-SERVICE-IP's trimming, not the page's.
-        Kind::Ip => value.parse::<Ipv4Addr>().is_ok() || value.parse::<Ipv6Addr>().is_ok(),
+        // Dotted quads without leading zeros, and IPv6 text without a zone id; surrounding
+        // whitespace is R-SERVICE-IP's trimming, not the page's.
+        Kind::Ip => parse_ip(value).is_some(),
         Kind::Enumeration => meta.allowed.contains(&value),
     }
 }
@@ -229,34 +223,27 @@ pub fn answer_for<A: Action>(
     let hyphen = request.headers.contains_key("api-id");
     match (keys.len(), valid) {
         // Only `API-ID`: PHP behind CGI maps it to the same variable (R-AUTH, recorded).
-        (0, _) if hyphen => return Verdict::silent("R-AUTH", false),
+        (0, _) if hyphen => return Verdict::silent(Rule::RAuth.id(), false),
         (_, 0) => {
             return Verdict::Demands {
                 demand: Demand::Error(ErrorCode::Unauthorized),
-                rule: "D-AUTH",
+                rule: Rule::DAuth.id(),
             };
         }
         // Several headers, one of them valid: the page does not say (R-AUTH).
         (1, 1) => {}
-        _ => return Verdict::silent("R-AUTH", false),
+        _ => return Verdict::silent(Rule::RAuth.id(), false),
     }
     let silent = |rule| Verdict::silent(rule, true);
     // The documented channel: a POST with an urlencoded body of at most 1 MiB, no query.
     if request.method != Method::POST || query.is_some_and(|q| !q.is_empty()) {
-        return silent("R-METHOD");
+        return silent(Rule::RMethod.id());
     }
-    let urlencoded = request
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            m.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let urlencoded =
+        media_type(request.headers).is_some_and(|m| m.eq_ignore_ascii_case(FORM_URLENCODED));
     let body = match request.body {
         Body::Complete(body) if urlencoded => body,
-        _ => return silent("R-BODY"),
+        _ => return silent(Rule::RBody.id()),
     };
     let pairs = raw_pairs(body);
     let plain = |name: &str| -> Vec<&RawPair> {
@@ -267,13 +254,13 @@ pub fn answer_for<A: Action>(
     // D-ACTION: a missing or unknown action is AMP002.
     let actions = plain(ACTION_PARAM);
     if array(ACTION_PARAM) || actions.len() > 1 {
-        return silent("R-DUPLICATE");
+        return silent(Rule::RDuplicate.id());
     }
     match actions.first() {
         None => {
             return Verdict::Demands {
                 demand: Demand::Error(ErrorCode::InvalidAction),
-                rule: "D-ACTION",
+                rule: Rule::DAction.id(),
             };
         }
         Some(action) if action.value == A::NAME.as_bytes() => {}
@@ -282,11 +269,11 @@ pub fn answer_for<A: Action>(
             // the action (case, padding) is R-ACTION's to decide.
             let text = String::from_utf8_lossy(&action.value);
             if php_trim(&text).eq_ignore_ascii_case(A::NAME) {
-                return silent("R-ACTION");
+                return silent(Rule::RAction.id());
             }
             return Verdict::Demands {
                 demand: Demand::Error(ErrorCode::InvalidAction),
-                rule: "D-ACTION",
+                rule: Rule::DAction.id(),
             };
         }
     }
@@ -298,7 +285,7 @@ pub fn answer_for<A: Action>(
     if missing {
         return Verdict::Demands {
             demand: Demand::Error(ErrorCode::MissingParameters),
-            rule: "D-REQUIRED",
+            rule: Rule::DRequired.id(),
         };
     }
 
@@ -308,19 +295,19 @@ pub fn answer_for<A: Action>(
     for meta in A::FIELDS {
         let sent = plain(meta.name);
         if array(meta.name) || sent.len() > 1 {
-            reasons.add("R-DUPLICATE");
+            reasons.add(Rule::RDuplicate.id());
             continue;
         }
         let Some(pair) = sent.first() else { continue };
         optional_sent |= !meta.required();
         let Ok(value) = std::str::from_utf8(&pair.value) else {
-            reasons.add("R-UTF8");
+            reasons.add(Rule::RUtf8.id());
             continue;
         };
         if !pair.clean {
-            reasons.add("R-UTF8");
+            reasons.add(Rule::RUtf8.id());
         } else if php_trim(value).is_empty() {
-            reasons.add("R-EMPTY");
+            reasons.add(Rule::REmpty.id());
         } else if !documented_value(meta, value, services) {
             reasons.add(meta.rule);
         }
@@ -330,15 +317,15 @@ pub fn answer_for<A: Action>(
     };
     if pairs.iter().any(|p| !known(&p.key)) {
         // D-SUCCESS asks for "nothing else"; unknown parameters are R-DUPLICATE's.
-        reasons.add("R-DUPLICATE");
+        reasons.add(Rule::RDuplicate.id());
     }
     if reasons.0.is_empty() {
         Verdict::Demands {
             demand: Demand::Success,
             rule: if optional_sent {
-                "D-OPTIONALS"
+                Rule::DOptionals.id()
             } else {
-                "D-SUCCESS"
+                Rule::DSuccess.id()
             },
         }
     } else {
@@ -360,7 +347,7 @@ pub fn answer_for<A: Action>(
 /// assert!(is_documented_value("admin_notes", " padded ")); // R-TEXT stores it as sent
 /// ```
 pub fn is_documented_value(name: &str, value: &str) -> bool {
-    let everything = |_: u32| Some(crate::envelope::DedicatedIp::None);
+    let everything = |_: u32| Some(DedicatedIp::None);
     CreateAbuseReport::field(name).is_some_and(|meta| documented_value(meta, value, &everything))
 }
 

@@ -2,17 +2,17 @@
 //! in the order of R-ORDER, transport-agnostic (method, headers and body bytes in; the parsed
 //! action or the one AMP error out).
 
-use std::net::IpAddr;
-
 use http::{HeaderMap, Method, StatusCode, header::CONTENT_TYPE};
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::action::Action;
+pub use crate::create::{DedicatedIp, ServiceDirectory, ServiceLookup};
+
+use crate::action::{ACTION_PARAM, Action, Lookup};
 use crate::create::CreateAbuseReport;
 use crate::error::AmpError;
-use crate::field::FieldMeta;
-use crate::form::{self, FormPairs, Occurrence};
-use crate::response::{ApiResponse, NO_DEDICATED_IP, ResolvedCreate};
+use crate::form::{self, FORM_URLENCODED, FormPairs, MULTIPART_FORM_DATA, Occurrence};
+use crate::response::ApiResponse;
+use crate::rules::Rule;
 
 /// Largest body whose parameters are read: 1 MiB (R-BODY).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -112,28 +112,14 @@ impl Credentials for ApiIds {
     }
 }
 
-/// A service's main dedicated IP, as the service registry knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DedicatedIp {
-    /// The service has this dedicated IP.
-    Address(IpAddr),
-    /// The service has none: reports store `(No Dedicated IP)`.
-    None,
-}
-
-/// The server state the create action needs: which services exist and their dedicated IPs.
-pub trait ServiceDirectory {
-    /// `None` when no service has this id (R-SERVICE-ID "service not found").
-    fn dedicated_ip(&self, service_id: u32) -> Option<DedicatedIp>;
-}
-
-/// An accepted create: the parsed request and the values to store.
+/// An accepted request of action `A` (by default `create`): the parsed request and the values
+/// to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accepted {
+pub struct Accepted<A: Action = CreateAbuseReport> {
     /// The request as sent (after defaults).
-    pub action: CreateAbuseReport,
+    pub action: A,
     /// The values to store, with server-resolved defaults.
-    pub resolved: ResolvedCreate,
+    pub resolved: A::Stored,
 }
 
 /// A refused request: the HTTP status, the AMP error and the rule that decided it.
@@ -167,12 +153,12 @@ pub fn authenticate(headers: &HeaderMap, credentials: &impl Credentials) -> Resu
     let mut values = headers.get_all(API_ID_HEADER).iter();
     match (values.next(), values.next()) {
         (Some(value), None) if !value.is_empty() && credentials.verify(value.as_bytes()) => Ok(()),
-        _ => Err(Rejection::new(AmpError::unauthorized(), "D-AUTH")),
+        _ => Err(Rejection::new(AmpError::unauthorized(), Rule::DAuth.id())),
     }
 }
 
 /// The media type of the request, without parameters (compare it case-insensitively).
-fn media_type(headers: &HeaderMap) -> Option<&str> {
+pub fn media_type(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
     Some(value.split(';').next().unwrap_or("").trim())
 }
@@ -184,9 +170,9 @@ pub fn read_params<'a>(method: &Method, headers: &HeaderMap, body: &'a [u8]) -> 
         return FormPairs::new();
     }
     let media_type = media_type(headers).unwrap_or("");
-    if media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+    if media_type.eq_ignore_ascii_case(FORM_URLENCODED) {
         FormPairs::from_urlencoded(body)
-    } else if media_type.eq_ignore_ascii_case("multipart/form-data") {
+    } else if media_type.eq_ignore_ascii_case(MULTIPART_FORM_DATA) {
         headers
             .get(CONTENT_TYPE)
             .and_then(|ct| ct.to_str().ok())
@@ -198,8 +184,110 @@ pub fn read_params<'a>(method: &Method, headers: &HeaderMap, body: &'a [u8]) -> 
     }
 }
 
-/// Handles one request in the order of R-ORDER: authentication (AMP001), the body limit
-/// (R-BODY), the action (AMP002), then every parameter (AMP003, table order).
+/// Server state that answers the lookups and resolved defaults of an action set: a fresh
+/// [`Lookup`] per request. Every [`ServiceDirectory`] is one, for `create`
+/// ([`ServiceLookup`]).
+pub trait LookupState {
+    /// The lookup of one request.
+    fn lookup(&self) -> impl Lookup + '_;
+}
+
+impl<D: ServiceDirectory + ?Sized> LookupState for D {
+    fn lookup(&self) -> impl Lookup + '_ {
+        ServiceLookup::new(self)
+    }
+}
+
+/// A set of actions one endpoint serves: the envelope reads `action` and hands the parameters
+/// to the action of the set it names (D-ACTION, R-ACTION), with the server state `S`.
+///
+/// One action's [`Accepted`] is a set (over any [`LookupState`]; `Accepted` of `create` over a
+/// [`ServiceDirectory`] is the API the page documents), and [`OneOf`] joins two sets.
+pub trait ActionSet<S: ?Sized>: Sized {
+    /// The action names of the set (each an [`Action::NAME`]), in the order an AMP002 lists
+    /// them.
+    fn names() -> Vec<&'static str>;
+
+    /// Parses the parameters as the action `name`, asking `state`; `None` when the set has no
+    /// action of that name (exact, case-sensitive: R-ACTION).
+    fn accept(name: &[u8], form: &FormPairs<'_>, state: &S) -> Option<Result<Self, Rejection>>;
+}
+
+impl<A: Action, S: LookupState + ?Sized> ActionSet<S> for Accepted<A> {
+    fn names() -> Vec<&'static str> {
+        vec![A::NAME]
+    }
+
+    fn accept(name: &[u8], form: &FormPairs<'_>, state: &S) -> Option<Result<Self, Rejection>> {
+        (name == A::NAME.as_bytes()).then(|| accept(form, &mut state.lookup()))
+    }
+}
+
+/// Two action sets served by one endpoint: `OneOf<Accepted, Accepted<CloseTicket>>` answers
+/// `action=create` and `action=close_ticket` (the first set wins a name both have).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OneOf<A, B> {
+    /// A request of the first set.
+    First(A),
+    /// A request of the second set.
+    Second(B),
+}
+
+impl<S: ?Sized, A: ActionSet<S>, B: ActionSet<S>> ActionSet<S> for OneOf<A, B> {
+    fn names() -> Vec<&'static str> {
+        let mut names = A::names();
+        for name in B::names() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    fn accept(name: &[u8], form: &FormPairs<'_>, state: &S) -> Option<Result<Self, Rejection>> {
+        match A::accept(name, form, state) {
+            Some(first) => Some(first.map(Self::First)),
+            None => B::accept(name, form, state).map(|second| second.map(Self::Second)),
+        }
+    }
+}
+
+/// Handles one request in the order of R-ORDER for the actions of `T`: authentication
+/// (AMP001), the body limit (R-BODY), the action (AMP002), then every parameter of the action
+/// it names (AMP003, table order).
+pub fn dispatch<T: ActionSet<S>, S: ?Sized>(
+    request: &Request<'_>,
+    credentials: &impl Credentials,
+    state: &S,
+) -> Result<T, Rejection> {
+    authenticate(request.headers, credentials)?;
+    let body = match request.body {
+        Body::Complete(body) => body,
+        Body::TooLarge => {
+            return Err(Rejection {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                error: AmpError::body_too_large(BODY_LIMIT),
+                rule: Rule::RBody.id(),
+            });
+        }
+    };
+    let form = read_params(request.method, request.headers, body);
+    let occurrence = form.last(ACTION_PARAM);
+    let accepted = match occurrence {
+        Occurrence::Value(name) => T::accept(name, &form, state),
+        _ => None,
+    };
+    accepted.unwrap_or_else(|| {
+        Err(Rejection::new(
+            AmpError::invalid_action(!matches!(occurrence, Occurrence::Absent), &T::names()),
+            Rule::DAction.id(),
+        ))
+    })
+}
+
+/// Handles one request of the page's API (`create`) in the order of R-ORDER: authentication
+/// (AMP001), the body limit (R-BODY), the action (AMP002), then every parameter (AMP003, table
+/// order); [`dispatch`] over [`Accepted`].
 ///
 /// ```
 /// use amp_contract::envelope::{self, ApiIds, Body, DedicatedIp, Request};
@@ -220,65 +308,32 @@ pub fn handle(
     credentials: &impl Credentials,
     services: &impl ServiceDirectory,
 ) -> Result<Accepted, Rejection> {
-    authenticate(request.headers, credentials)?;
-    let body = match request.body {
-        Body::Complete(body) => body,
-        Body::TooLarge => {
-            return Err(Rejection {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                error: AmpError::body_too_large(BODY_LIMIT),
-                rule: "R-BODY",
-            });
-        }
-    };
-    let form = read_params(request.method, request.headers, body);
-    match form.last(crate::action::ACTION_PARAM) {
-        Occurrence::Value(action) if action == CreateAbuseReport::NAME.as_bytes() => {}
-        occurrence => {
-            let sent = !matches!(occurrence, Occurrence::Absent);
-            return Err(Rejection::new(
-                AmpError::invalid_action(sent, &[CreateAbuseReport::NAME]),
-                "D-ACTION",
-            ));
-        }
-    }
-    create(&form, services)
+    dispatch(request, credentials, services)
+}
+
+/// Parses an action `A` whose name was already dispatched, asking `lookup` about its lookup
+/// fields and resolved defaults, and resolves the values to store. A refusal carries the rule
+/// of the first offending parameter in table order.
+pub fn accept<A: Action>(
+    form: &FormPairs<'_>,
+    lookup: &mut dyn Lookup,
+) -> Result<Accepted<A>, Rejection> {
+    let action = A::from_form_with(form, lookup).map_err(|violations| {
+        let rule = violations
+            .iter()
+            .next()
+            .map_or(Rule::DRequired.id(), |v| v.rule());
+        Rejection::new(violations.into_error(), rule)
+    })?;
+    let resolved = action.resolve(lookup);
+    Ok(Accepted { action, resolved })
 }
 
 /// Parses a `create` whose action was already dispatched, asking `services` whether the
 /// service exists, and resolves the values to store.
 pub fn create(
     form: &FormPairs<'_>,
-    services: &impl ServiceDirectory,
+    services: &(impl ServiceDirectory + ?Sized),
 ) -> Result<Accepted, Rejection> {
-    let mut dedicated = None;
-    let mut lookup = |_: &FieldMeta, wire: &str| {
-        dedicated = wire.parse().ok().and_then(|id| services.dedicated_ip(id));
-        dedicated.is_some()
-    };
-    let action = CreateAbuseReport::from_form_with(form, &mut lookup).map_err(|violations| {
-        let rule = violations.iter().next().map_or("D-REQUIRED", |v| v.rule());
-        Rejection::new(violations.into_error(), rule)
-    })?;
-    let service_ip = match (action.service_ip, dedicated) {
-        (Some(ip), _) => ip.to_string(),
-        (None, Some(DedicatedIp::Address(ip))) => ip.to_string(),
-        (None, _) => NO_DEDICATED_IP.to_owned(),
-    };
-    let resolved = ResolvedCreate {
-        service_id: action.service_id,
-        category: action.category.clone(),
-        service_ip,
-        suspend_method: action.suspend_method,
-        allow_unsuspend: action.allow_unsuspend,
-        additional_info: action.additional_info.clone(),
-        admin_notes: action.admin_notes.clone(),
-    };
-    Ok(Accepted { action, resolved })
-}
-
-impl<F: Fn(u32) -> Option<DedicatedIp>> ServiceDirectory for F {
-    fn dedicated_ip(&self, service_id: u32) -> Option<DedicatedIp> {
-        self(service_id)
-    }
+    accept(form, &mut ServiceLookup::new(services))
 }

@@ -5,7 +5,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::field::FieldMeta;
+use crate::meta::{ACTION_PARAM, FieldMeta};
+use crate::rules::Rule;
+use crate::value_rules::boolean_spellings;
 
 /// An AMP error code: the three the page documents, and any other `AMPnnn` preserved as sent.
 ///
@@ -136,9 +138,9 @@ impl Problem {
     /// The rule id this problem breaks, for a field described by `meta`.
     pub fn rule(&self, meta: &FieldMeta) -> &'static str {
         match self {
-            Self::Missing => "D-REQUIRED",
-            Self::ArraySyntax => "R-DUPLICATE",
-            Self::InvalidUtf8 => "R-UTF8",
+            Self::Missing => Rule::DRequired.id(),
+            Self::ArraySyntax => Rule::RDuplicate.id(),
+            Self::InvalidUtf8 => Rule::RUtf8.id(),
             _ => meta.rule,
         }
     }
@@ -156,7 +158,7 @@ impl fmt::Display for Problem {
             Self::NotAnInteger => f.write_str("not a positive decimal integer"),
             Self::OutOfRange { min, max } => write!(f, "not in {min}..={max}"),
             Self::NotAllowed { allowed } => write!(f, "not one of {}", allowed.join(", ")),
-            Self::NotABoolean => f.write_str("not a boolean (1, 0, true, false, on, off, yes, no)"),
+            Self::NotABoolean => write!(f, "not a boolean ({})", boolean_spellings()),
             Self::NotAnIpAddress => f.write_str("not an IPv4 or IPv6 address"),
             Self::NotFound => f.write_str("not found"),
             Self::BadDefault => f.write_str("has a default that does not parse"),
@@ -263,7 +265,7 @@ impl AmpError {
         Self {
             code: ErrorCode::InvalidAction,
             description: format!("{what}: action must be one of: {}.", known.join(", ")),
-            params: vec![crate::action::ACTION_PARAM],
+            params: vec![ACTION_PARAM],
         }
     }
 

@@ -6,6 +6,12 @@ use std::borrow::Cow;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
+/// The media type of a form body as `http_build_query` produces it (the page's encoding).
+pub const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
+
+/// The media type of a multipart form body (what curl sends for an array of fields, R-BODY).
+pub const MULTIPART_FORM_DATA: &str = "multipart/form-data";
+
 /// Bytes PHP's `urlencode` (used by `http_build_query`) leaves alone: ASCII letters, digits and
 /// `-_.`. Everything else is `%XX`, and a space becomes `+` (handled separately).
 const PHP_URLENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
@@ -138,6 +144,50 @@ impl<'a> FormPairs<'a> {
             php_urlencode_into(value, &mut out);
         }
         out
+    }
+
+    /// Encodes the pairs as a `multipart/form-data` body with `boundary`, byte for byte as curl
+    /// sends PHP's `CURLOPT_POSTFIELDS` array: one part per pair in order, each
+    /// `--boundary`, CRLF, `Content-Disposition: form-data; name="key"`, an empty line and the
+    /// value, then `--boundary--` and CRLF. Keys and values are written as they are (no
+    /// escaping), so a key may carry bytes a check wants to send. The matching content type
+    /// is [`FormPairs::multipart_content_type`].
+    ///
+    /// ```
+    /// use amp_contract::form::{self, FormPairs};
+    /// let form = FormPairs::from_pairs([(&b"category"[..], &b"Spam"[..])]);
+    /// let body = form.to_multipart("XyZ");
+    /// assert_eq!(
+    ///     body,
+    ///     b"--XyZ\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nSpam\r\n--XyZ--\r\n"
+    /// );
+    /// assert_eq!(form::from_multipart(&body, "XyZ"), form);
+    /// ```
+    pub fn to_multipart(&self, boundary: &str) -> Vec<u8> {
+        let size: usize = self
+            .pairs
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + boundary.len() + 48)
+            .sum();
+        let mut out = Vec::with_capacity(size + boundary.len() + 6);
+        for (key, value) in &self.pairs {
+            out.extend_from_slice(b"--");
+            out.extend_from_slice(boundary.as_bytes());
+            out.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
+            out.extend_from_slice(key);
+            out.extend_from_slice(b"\"\r\n\r\n");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"--");
+        out.extend_from_slice(boundary.as_bytes());
+        out.extend_from_slice(b"--\r\n");
+        out
+    }
+
+    /// The `Content-Type` of a body from [`FormPairs::to_multipart`] with `boundary`.
+    pub fn multipart_content_type(boundary: &str) -> String {
+        format!("{MULTIPART_FORM_DATA}; boundary={boundary}")
     }
 
     /// Detaches the pairs from the body they borrow from.

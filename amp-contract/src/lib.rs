@@ -3,9 +3,15 @@
 //! The action is declared once, in [`CreateAbuseReport`], with `#[derive(AmpAction)]`: its
 //! parsing (PHP semantics), validation, defaults, AMP error mapping, `http_build_query`
 //! serialisation, field metadata ([`Action::FIELDS`]) and, behind the `proptest` feature, the
-//! strategies for valid and invalid requests all come from that one definition. The
-//! [`envelope`] adds authentication, the body limit and action dispatch in the order of
-//! R-ORDER. Rule ids such as `R-SUSPEND` refer to the project's CONTRACT.md.
+//! strategies for valid and invalid requests, and the record a server stores
+//! ([`ResolvedCreate`], compared field by field by [`stored::compare`]) all come from that one
+//! definition. The [`envelope`] adds authentication, the body limit and action dispatch in the
+//! order of R-ORDER, over one action or a set of them ([`envelope::ActionSet`]). Rule ids such
+//! as `R-SUSPEND` are [`Rule`]s of the catalogue in [`rules`], the project's CONTRACT.md typed.
+//!
+//! Modules depend on one another in one direction: the rule catalogue and the value rules
+//! first, then field metadata, errors, value types, stored records, actions, `create`, the
+//! envelope, and what builds on it (`documented`, `axum`, `client`, `strategy`).
 //!
 //! ```
 //! use amp_contract::{Action, CreateAbuseReport, ErrorCode, form::FormPairs};
@@ -29,29 +35,27 @@ pub mod envelope;
 pub mod error;
 pub mod field;
 pub mod form;
+mod meta;
 pub mod response;
+pub mod rules;
+mod rules_table;
+mod runtime;
+pub mod stored;
 #[cfg(feature = "proptest")]
 pub mod strategy;
+mod value;
+mod value_rules;
 
 pub use action::{Action, AssumeExists, Lookup};
 pub use amp_macros::{AmpAction, AmpEnum};
 pub use create::{CreateAbuseReport, SuspendMethod};
 pub use error::{AmpError, ErrorCode, Problem, Violation, Violations};
 pub use response::{ApiResponse, NO_DEDICATED_IP, ReportRecord, ResolvedCreate};
+pub use rules::Rule;
 
-/// Emits its input only when this crate's `proptest` feature is on. The derive wraps the
-/// strategy impl in it, since a `cfg` written by a proc macro would test the user's features.
-#[cfg(feature = "proptest")]
+/// What generated code calls: the derive's runtime. Not a public API (like serde's
+/// `__private`): it may change in any release.
 #[doc(hidden)]
-#[macro_export]
-macro_rules! __if_proptest {
-    ($($item:item)*) => { $($item)* };
-}
-
-/// Emits nothing: this crate's `proptest` feature is off.
-#[cfg(not(feature = "proptest"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __if_proptest {
-    ($($item:item)*) => {};
+pub mod __private {
+    pub use crate::runtime::*;
 }

@@ -1,12 +1,10 @@
-//! The JSON answers of the API (CONTRACT.md §1) and the stored report an observer shows (§5).
+//! The JSON answers of the API (CONTRACT.md §1) and the stored report an observer shows (§5);
+//! the stored values themselves ([`ResolvedCreate`]) are generated from the `create` action.
 
 use serde::{Deserialize, Serialize};
 
-use crate::create::SuspendMethod;
+pub use crate::create::{NO_DEDICATED_IP, ResolvedCreate};
 use crate::error::{AmpError, ErrorCode};
-
-/// What `service_ip` is stored as for a service without a dedicated IP (D-DEFAULTS).
-pub const NO_DEDICATED_IP: &str = "(No Dedicated IP)";
 
 /// An answer of the API, with its exact wire shape.
 ///
@@ -52,25 +50,6 @@ impl ApiResponse {
         // Serialising these two shapes cannot fail: every key is a string and no map is used.
         serde_json::to_string(self).unwrap_or_else(|_| String::from(r#"{"status":"error"}"#))
     }
-}
-
-/// The values of a create after defaults and canonical forms are applied: what a server stores.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResolvedCreate {
-    /// The service.
-    pub service_id: u32,
-    /// Category, trimmed (R-CATEGORY).
-    pub category: String,
-    /// Canonical address (R-SERVICE-IP), or [`NO_DEDICATED_IP`].
-    pub service_ip: String,
-    /// Suspension method, `nosuspend` when omitted.
-    pub suspend_method: SuspendMethod,
-    /// Whether the customer may unsuspend.
-    pub allow_unsuspend: bool,
-    /// Customer-visible text, exactly as sent.
-    pub additional_info: String,
-    /// Admin-only text, exactly as sent.
-    pub admin_notes: String,
 }
 
 /// A stored report as an observer shows it (CONTRACT.md §5).

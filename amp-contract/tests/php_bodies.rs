@@ -38,21 +38,15 @@ fn php_query(body: &str) -> Result<Accepted, Rejection> {
 /// What PHP's `curl_setopt($ch, CURLOPT_POSTFIELDS, $params)` (an array) sends.
 fn curl_multipart(body: &str) -> Result<Accepted, Rejection> {
     send(
-        &format!("multipart/form-data; boundary={CURL_BOUNDARY}"),
+        &FormPairs::multipart_content_type(CURL_BOUNDARY),
         body.as_bytes(),
     )
 }
 
 /// A curl multipart body from `(name, value)` parts; CRLF line endings throughout.
 fn curl_body(parts: &[(&str, &str)]) -> String {
-    let mut body = String::new();
-    for (name, value) in parts {
-        body.push_str(&format!(
-            "--{CURL_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-        ));
-    }
-    body.push_str(&format!("--{CURL_BOUNDARY}--\r\n"));
-    body
+    let form = FormPairs::from_pairs(parts.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())));
+    String::from_utf8(form.to_multipart(CURL_BOUNDARY)).unwrap()
 }
 
 fn amp003(outcome: Result<Accepted, Rejection>, params: &[&str]) {

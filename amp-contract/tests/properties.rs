@@ -46,20 +46,7 @@ fn gen_config() -> GenConfig {
 
 /// The form as curl sends it with `CURLOPT_POSTFIELDS` as an array.
 fn multipart(form: &FormPairs<'_>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (key, value) in form.iter() {
-        out.extend_from_slice(b"--");
-        out.extend_from_slice(BOUNDARY.as_bytes());
-        out.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
-        out.extend_from_slice(key);
-        out.extend_from_slice(b"\"\r\n\r\n");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"--");
-    out.extend_from_slice(BOUNDARY.as_bytes());
-    out.extend_from_slice(b"--\r\n");
-    out
+    form.to_multipart(BOUNDARY)
 }
 
 fn send(content_type: &str, body: &[u8]) -> Result<envelope::Accepted, Rejection> {

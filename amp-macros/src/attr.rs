@@ -10,6 +10,7 @@ pub(crate) const AMP: &str = "amp";
 
 // Struct keys.
 pub(crate) const ACTION: &str = "action";
+pub(crate) const STORED: &str = "stored";
 // Field keys.
 pub(crate) const NAME: &str = "name";
 pub(crate) const REQUIRED: &str = "required";
@@ -270,23 +271,35 @@ impl FieldAttrs {
     }
 }
 
-/// The struct-level `#[amp(action = "...")]`.
-pub(crate) fn parse_action(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
-    let mut action: Option<Spanned<LitStr>> = None;
+/// The string keys of an item's own `#[amp(...)]` (a struct's, a variant's): one value slot
+/// per key of `keys`, each key at most once. An unknown key is reported, naming `what` and
+/// the keys it takes.
+fn parse_string_keys(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+    keys: &[&'static str],
+    what: &str,
+) -> Vec<Option<LitStr>> {
+    let mut slots: Vec<Option<Spanned<LitStr>>> = vec![None; keys.len()];
+    let expected: Vec<String> = keys.iter().map(|k| format!("`{k} = \"...\"`")).collect();
+    let expected = expected.join(" or ");
     for attr in attrs.iter().filter(|a| a.path().is_ident(AMP)) {
         let result = attr.parse_nested_meta(|meta| {
             let key = key_of(&meta);
-            if key == ACTION {
-                if let Some(lit) = lit_str(cx, &meta, ACTION)? {
-                    set_once(cx, &mut action, ACTION, span_of(&meta), lit);
+            match keys.iter().position(|k| *k == key) {
+                Some(at) => {
+                    if let Some(lit) = lit_str(cx, &meta, keys[at])? {
+                        set_once(cx, &mut slots[at], keys[at], span_of(&meta), lit);
+                    }
                 }
-            } else {
-                if meta.input.peek(syn::Token![=]) {
-                    let _: syn::Expr = meta.value()?.parse()?;
+                None => {
+                    if meta.input.peek(syn::Token![=]) {
+                        let _: syn::Expr = meta.value()?.parse()?;
+                    }
+                    cx.syn_error(meta.error(format!(
+                        "unknown amp {what} attribute `{key}`; expected {expected}"
+                    )));
                 }
-                cx.syn_error(meta.error(format!(
-                    "unknown amp struct attribute `{key}`; expected `action = \"...\"`"
-                )));
             }
             Ok(())
         });
@@ -294,34 +307,32 @@ pub(crate) fn parse_action(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
             cx.syn_error(err);
         }
     }
-    action.map(|a| a.value)
+    slots.into_iter().map(|s| s.map(|s| s.value)).collect()
+}
+
+/// What the struct-level `#[amp(...)]` says.
+pub(crate) struct StructAttrs {
+    /// `action = "..."`: the wire name of the action.
+    pub(crate) action: Option<LitStr>,
+    /// `stored = "..."`: the name of the typed record to generate.
+    pub(crate) stored: Option<LitStr>,
+}
+
+/// The struct-level `#[amp(action = "...", stored = "...")]`.
+pub(crate) fn parse_struct(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
+    let mut slots = parse_string_keys(cx, attrs, &[ACTION, STORED], "struct").into_iter();
+    StructAttrs {
+        action: slots.next().flatten(),
+        stored: slots.next().flatten(),
+    }
 }
 
 /// A variant's `#[amp(rename = "...")]`.
 pub(crate) fn parse_rename(cx: &Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
-    let mut rename: Option<Spanned<LitStr>> = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident(AMP)) {
-        let result = attr.parse_nested_meta(|meta| {
-            let key = key_of(&meta);
-            if key == RENAME {
-                if let Some(lit) = lit_str(cx, &meta, RENAME)? {
-                    set_once(cx, &mut rename, RENAME, span_of(&meta), lit);
-                }
-            } else {
-                if meta.input.peek(syn::Token![=]) {
-                    let _: syn::Expr = meta.value()?.parse()?;
-                }
-                cx.syn_error(meta.error(format!(
-                    "unknown amp variant attribute `{key}`; expected `rename = \"...\"`"
-                )));
-            }
-            Ok(())
-        });
-        if let Err(err) = result {
-            cx.syn_error(err);
-        }
-    }
-    rename.map(|r| r.value)
+    parse_string_keys(cx, attrs, &[RENAME], "variant")
+        .into_iter()
+        .next()
+        .flatten()
 }
 
 /// The text of the `///` doc comments, lines joined with spaces.

@@ -1,15 +1,20 @@
 //! Cross-attribute checks over the model, and literal defaults validated at expansion time.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use crate::attr::PresenceAttr;
 use crate::ctxt::Ctxt;
 use crate::model::{Action, Field, Kind};
+use crate::rules_table::{Rule, in_contract_namespace};
+use crate::value_rules::{
+    IntegerError, TextError, boolean_spellings, check_text, parse_bool, parse_canonical_integer,
+    parse_ip,
+};
 
 /// Runs every check, recording problems in `cx`.
 pub(crate) fn check(cx: &Ctxt, action: &Action<'_>) {
     check_action_name(cx, action);
+    check_stored_name(cx, action);
     let mut seen: HashMap<&str, &Field> = HashMap::new();
     for field in &action.fields {
         check_wire_name(cx, field);
@@ -41,6 +46,24 @@ fn check_action_name(cx: &Ctxt, action: &Action<'_>) {
             lit,
             "an action name is printable ASCII without spaces, `&` or `=`",
         );
+    }
+}
+
+fn check_stored_name(cx: &Ctxt, action: &Action<'_>) {
+    let Some(lit) = &action.stored else { return };
+    match syn::parse_str::<syn::Ident>(&lit.value()) {
+        Ok(ident) if ident == action.input.ident => cx.error_spanned_by(
+            lit,
+            "the stored record needs a name of its own, not the action's: e.g. \"ResolvedCreate\"",
+        ),
+        Ok(_) => {}
+        Err(_) => cx.error_spanned_by(
+            lit,
+            format!(
+                "`stored` names the struct to generate: `{}` is not an identifier",
+                lit.value()
+            ),
+        ),
     }
 }
 
@@ -94,11 +117,50 @@ fn check_rules(cx: &Ctxt, field: &Field) {
             cx.error_spanned_by(
                 rule,
                 format!(
-                    "`{text}` is not a rule id: write it as in the contract, e.g. \"R-SERVICE-ID\""
+                    "`{text}` is not a rule id: write it as in the contract, e.g. \"{}\"",
+                    Rule::RServiceId.id()
+                ),
+            );
+        } else if in_contract_namespace(&text) && Rule::from_id(&text).is_none() {
+            let hint = closest_rule(&text)
+                .map(|rule| format!(" (did you mean `{}`?)", rule.id()))
+                .unwrap_or_default();
+            let known: Vec<&str> = Rule::ALL.iter().map(|rule| rule.id()).collect();
+            cx.error_spanned_by(
+                rule,
+                format!(
+                    "unknown rule id `{text}`{hint}; known: {}",
+                    known.join(", ")
                 ),
             );
         }
     }
+}
+
+/// The catalogue's rule nearest to a misspelt id, if one is within a few edits.
+fn closest_rule(text: &str) -> Option<Rule> {
+    Rule::ALL
+        .iter()
+        .map(|rule| (edit_distance(text, rule.id()), *rule))
+        .filter(|(distance, _)| *distance <= 3)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, rule)| rule)
+}
+
+/// Levenshtein distance over bytes (rule ids are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 fn check_limits(cx: &Ctxt, field: &Field) {
@@ -148,51 +210,42 @@ fn check_limits(cx: &Ctxt, field: &Field) {
     }
 }
 
-/// Why a default literal is not a value of the field, or `None` when it is. Enumerations are
-/// checked while compiling the generated code, where the enum's spellings are known.
+/// Why a default literal is not a value of the field, or `None` when it is: the runtime's own
+/// value rules (`value_rules.rs`, shared with amp-contract). Enumerations, and an integer's
+/// type range, are checked while compiling the generated code, where the types are known.
 fn default_problem(field: &Field, wire: &str) -> Option<String> {
-    let within = |n: u64| {
-        field.min.as_ref().is_none_or(|m| n >= m.value)
-            && field.max.as_ref().is_none_or(|m| n <= m.value)
+    let limit = |l: &Option<crate::model::Limit>| {
+        l.as_ref()
+            .map(|l| usize::try_from(l.value).unwrap_or(usize::MAX))
     };
     match field.kind {
-        Kind::Text => {
-            if wire.contains('\0') {
-                Some("contains a NUL character".to_owned())
-            } else if field
-                .max_bytes
-                .as_ref()
-                .is_some_and(|m| wire.len() as u64 > m.value)
-            {
-                Some("is longer than `max_bytes`".to_owned())
-            } else if field
-                .max_chars
-                .as_ref()
-                .is_some_and(|m| wire.chars().count() as u64 > m.value)
-            {
-                Some("is longer than `max_chars`".to_owned())
-            } else {
-                None
-            }
-        }
+        Kind::Text => match check_text(wire, limit(&field.max_chars), limit(&field.max_bytes)) {
+            Ok(()) => None,
+            Err(TextError::ContainsNul) => Some("contains a NUL character".to_owned()),
+            Err(TextError::TooManyBytes(_)) => Some("is longer than `max_bytes`".to_owned()),
+            Err(TextError::TooManyChars(_)) => Some("is longer than `max_chars`".to_owned()),
+        },
         Kind::Integer => {
-            let canonical = !wire.is_empty()
-                && wire.bytes().all(|b| b.is_ascii_digit())
-                && !(wire.len() > 1 && wire.starts_with('0'));
-            match wire.parse::<u64>() {
-                Ok(n) if canonical && within(n) => None,
-                Ok(_) if canonical => Some("is outside `min`..=`max`".to_owned()),
-                _ => Some("is not a decimal integer without sign or leading zero".to_owned()),
+            let min = field.min.as_ref().map_or(0, |m| m.value);
+            let max = field.max.as_ref().map_or(u64::MAX, |m| m.value);
+            match parse_canonical_integer(wire, min, max) {
+                Ok(_) => None,
+                Err(IntegerError::OutOfRange { .. })
+                    if field.min.is_none() && field.max.is_none() =>
+                {
+                    Some("is larger than any integer field can hold".to_owned())
+                }
+                Err(IntegerError::OutOfRange { .. }) => Some("is outside `min`..=`max`".to_owned()),
+                Err(IntegerError::NotCanonical) => {
+                    Some("is not a decimal integer without sign or leading zero".to_owned())
+                }
             }
         }
-        Kind::Boolean => {
-            let known = ["1", "0", "true", "false", "on", "off", "yes", "no"];
-            (!known.iter().any(|k| k.eq_ignore_ascii_case(wire.trim())))
-                .then(|| "is not a boolean (1, 0, true, false, on, off, yes, no)".to_owned())
-        }
-        Kind::Ip => wire
-            .parse::<IpAddr>()
-            .is_err()
+        Kind::Boolean => parse_bool(wire)
+            .is_none()
+            .then(|| format!("is not a boolean ({})", boolean_spellings())),
+        Kind::Ip => parse_ip(wire)
+            .is_none()
             .then(|| "is not an IPv4 or IPv6 address".to_owned()),
         Kind::Enumeration => None,
     }

@@ -105,7 +105,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
                 }
             }
 
-            ::amp_contract::impl_amp_field!(#ident);
+            ::amp_contract::__private::impl_amp_field!(#ident);
         };
     }
 }
@@ -136,7 +136,7 @@ fn stub(input: &DeriveInput, spellings: &[String]) -> TokenStream {
                     ::core::unreachable!()
                 }
             }
-            ::amp_contract::impl_amp_field!(#ident);
+            ::amp_contract::__private::impl_amp_field!(#ident);
         };
     }
 }

@@ -1,4 +1,7 @@
-//! Code generation for `#[derive(AmpAction)]`: thin code, one runtime call per field.
+//! Code generation for `#[derive(AmpAction)]`: thin code calling amp-contract's hidden runtime
+//! (`amp_contract::__private`, like serde's): one call per field to parse it, and one place
+//! (`__values`) that takes the fields by their types to write them back and to store them
+//! (the stored record itself is `record.rs`'s).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -9,6 +12,8 @@ use crate::attr::PresenceAttr;
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::model::{Action, Field, Kind, Limit, Visibility};
+use crate::record;
+use crate::rules_table::Rule;
 
 /// Expands the derive, or its errors plus a stub impl so the user sees one error per mistake.
 pub(crate) fn action(input: &DeriveInput) -> TokenStream {
@@ -18,7 +23,11 @@ pub(crate) fn action(input: &DeriveInput) -> TokenStream {
         check::check(&cx, model);
     }
     match (cx.check(), model) {
-        (Ok(()), Some(model)) => wrap(emit(&model)),
+        (Ok(()), Some(model)) => {
+            let record = record::definition(&model);
+            let body = wrap(emit(&model));
+            quote! { #record #body }
+        }
         (Err(err), _) => {
             let stub = stub(input);
             let errors = err.to_compile_error();
@@ -47,10 +56,14 @@ fn stub(input: &DeriveInput) -> TokenStream {
         impl ::amp_contract::Action for #ident {
             const NAME: &'static str = "";
             const FIELDS: &'static [::amp_contract::field::FieldMeta] = &[];
+            type Stored = ::amp_contract::stored::StoredRecord;
             fn from_form_with(
                 _: &::amp_contract::form::FormPairs<'_>,
                 _: &mut dyn ::amp_contract::Lookup,
             ) -> ::core::result::Result<Self, ::amp_contract::Violations> {
+                ::core::unreachable!()
+            }
+            fn resolve(&self, _: &mut dyn ::amp_contract::Lookup) -> Self::Stored {
                 ::core::unreachable!()
             }
             fn to_form(&self) -> ::amp_contract::form::FormPairs<'static> {
@@ -85,6 +98,18 @@ fn kind_tokens(kind: Kind) -> TokenStream {
     }
 }
 
+/// A rule id: the catalogue's typed constant when it is one, so that generated metadata cites
+/// `amp_contract::rules::Rule`; another API's id as written.
+fn rule_tokens(lit: &syn::LitStr) -> TokenStream {
+    match Rule::from_id(&lit.value()) {
+        Some(rule) => {
+            let variant = syn::Ident::new(rule.variant_name(), lit.span());
+            quote!(::amp_contract::rules::Rule::#variant.id())
+        }
+        None => quote!(#lit),
+    }
+}
+
 fn meta(field: &Field) -> TokenStream {
     let index = Literal::usize_unsuffixed(field.index);
     let name = &field.name;
@@ -106,11 +131,8 @@ fn meta(field: &Field) -> TokenStream {
         Visibility::Customer => quote!(::amp_contract::field::Visibility::Customer),
         Visibility::Admin => quote!(::amp_contract::field::Visibility::Admin),
     };
-    let rules = &field.rules;
-    let rule = rules
-        .first()
-        .map(|r| quote!(#r))
-        .unwrap_or_else(|| quote!(""));
+    let rules: Vec<TokenStream> = field.rules.iter().map(rule_tokens).collect();
+    let rule = rules.first().cloned().unwrap_or_else(|| quote!(""));
     quote! {
         ::amp_contract::field::FieldMeta {
             index: #index,
@@ -125,6 +147,7 @@ fn meta(field: &Field) -> TokenStream {
                 min: #min,
                 max: #max,
             },
+            type_max: <#value_ty as ::amp_contract::field::AmpValue>::TYPE_MAX,
             trim: #trim,
             lookup: #lookup,
             visibility: #visibility,
@@ -176,20 +199,43 @@ fn type_checks(field: &Field) -> TokenStream {
     checks.extend(quote_spanned! {ty.span()=>
         const _: () = ::core::assert!(#condition, #message);
     });
-    if let (Kind::Enumeration, PresenceAttr::Default(lit)) = (field.kind, &field.presence) {
-        let message = format!(
-            "default {:?} of `{ident}` is not one of its enum's spellings: write one of them",
-            lit.value()
-        );
-        checks.extend(quote_spanned! {lit.span()=>
-            const _: () = ::core::assert!(
-                ::amp_contract::field::allowed_contains(
-                    <#value_ty as ::amp_contract::field::AmpValue>::ALLOWED,
-                    #lit,
-                ),
-                #message
+    match (field.kind, &field.presence) {
+        (Kind::Enumeration, PresenceAttr::Default(lit)) => {
+            let message = format!(
+                "default {:?} of `{ident}` is not one of its enum's spellings: write one of them",
+                lit.value()
             );
-        });
+            checks.extend(quote_spanned! {lit.span()=>
+                const _: () = ::core::assert!(
+                    ::amp_contract::__private::allowed_contains(
+                        <#value_ty as ::amp_contract::field::AmpValue>::ALLOWED,
+                        #lit,
+                    ),
+                    #message
+                );
+            });
+        }
+        (Kind::Integer, PresenceAttr::Default(lit)) => {
+            // `min`/`max` were checked by the derive; the type's range is known only here.
+            let message = format!(
+                "default {:?} of `{ident}` does not fit its type `{ty_text}`: write a smaller \
+                 default or use a wider integer type",
+                lit.value()
+            );
+            checks.extend(quote_spanned! {lit.span()=>
+                const _: () = ::core::assert!(
+                    ::amp_contract::__private::integer_fits(
+                        #lit,
+                        match <#value_ty as ::amp_contract::field::AmpValue>::TYPE_MAX {
+                            ::core::option::Option::Some(max) => max,
+                            ::core::option::Option::None => u64::MAX,
+                        },
+                    ),
+                    #message
+                );
+            });
+        }
+        _ => {}
     }
     checks
 }
@@ -215,6 +261,9 @@ fn emit(model: &Action<'_>) -> TokenStream {
         .iter()
         .map(|f| Literal::usize_unsuffixed(f.index))
         .collect();
+    let (stored_ty, resolve) = record::resolve(model);
+    let count = Literal::usize_unsuffixed(model.fields.len());
+    let record_impls = record::impls(model);
     quote! {
         #(#checks)*
 
@@ -223,13 +272,15 @@ fn emit(model: &Action<'_>) -> TokenStream {
             const NAME: &'static str = #action;
             const FIELDS: &'static [::amp_contract::field::FieldMeta] = &[#(#metas),*];
 
+            type Stored = #stored_ty;
+
             fn from_form_with(
                 __form: &::amp_contract::form::FormPairs<'_>,
                 __lookup: &mut dyn ::amp_contract::Lookup,
             ) -> ::core::result::Result<Self, ::amp_contract::Violations> {
                 let mut __violations = ::amp_contract::Violations::new();
                 #(
-                    let #vars = ::amp_contract::field::read_field::<#tys>(
+                    let #vars = ::amp_contract::__private::read_field::<#tys>(
                         __form,
                         &<Self as ::amp_contract::Action>::FIELDS[#indexes],
                         __lookup,
@@ -247,26 +298,37 @@ fn emit(model: &Action<'_>) -> TokenStream {
                 }
             }
 
+            fn resolve(
+                &self,
+                __lookup: &mut dyn ::amp_contract::Lookup,
+            ) -> <Self as ::amp_contract::Action>::Stored {
+                let __values = __values(self);
+                #resolve
+            }
+
             fn to_form(&self) -> ::amp_contract::form::FormPairs<'static> {
                 let mut __form = ::amp_contract::form::FormPairs::new();
                 __form.push(
                     ::amp_contract::action::ACTION_PARAM.as_bytes(),
                     <Self as ::amp_contract::Action>::NAME.as_bytes(),
                 );
-                #(
-                    ::amp_contract::field::write_field(
-                        &mut __form,
-                        &<Self as ::amp_contract::Action>::FIELDS[#indexes],
-                        &self.#idents,
-                    );
-                )*
+                ::amp_contract::__private::write_values(
+                    &mut __form,
+                    <Self as ::amp_contract::Action>::FIELDS,
+                    &__values(self),
+                );
                 __form
             }
         }
 
-        ::amp_contract::__if_proptest! {
-            #[automatically_derived]
-            impl ::amp_contract::strategy::ActionStrategies for #ident {}
+        /// Each field's value, type-erased, in table order: the one place that takes the
+        /// fields by their types after parsing.
+        fn __values(
+            __this: &#ident,
+        ) -> [::core::option::Option<&dyn ::amp_contract::__private::ErasedValue>; #count] {
+            [#(::amp_contract::__private::value_of(&__this.#idents)),*]
         }
+
+        #record_impls
     }
 }

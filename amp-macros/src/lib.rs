@@ -36,6 +36,16 @@ mod ctxt;
 mod enumeration;
 mod expand;
 mod model;
+mod record;
+
+// The rule catalogue and the value rules, from the one file amp-contract compiles too: the
+// derive checks rule ids and defaults with exactly the runtime's definitions.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../amp-contract/src/rules_table.rs"]
+mod rules_table;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../amp-contract/src/value_rules.rs"]
+mod value_rules;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
@@ -43,7 +53,8 @@ use syn::{DeriveInput, parse_macro_input};
 /// Derives `amp_contract::Action` (and its proptest strategies when `amp_contract` has its
 /// `proptest` feature) from `#[amp(...)]` attributes.
 ///
-/// Struct attribute: `#[amp(action = "create")]`.
+/// Struct attributes: `#[amp(action = "create")]`, and optionally `stored = "ResolvedCreate"`
+/// to generate the typed record a server stores (see below).
 ///
 /// Field attributes, inside one or more `#[amp(...)]`:
 ///
@@ -58,6 +69,16 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `lookup` | the caller's lookup must know a well-formed value |
 /// | `visibility = "customer" \| "admin"` | who sees the stored value (default customer) |
 /// | `rule = "R-..."` | a rule id the field enforces (at least one; the first governs its values) |
+///
+/// A rule id in the contract's namespaces (`D-…`, `R-…`) must be one of
+/// `amp_contract::rules::Rule`: a misspelt one does not compile. An action of another API
+/// names its own rules with another prefix (`X-TICKET`), checked for shape only.
+///
+/// Besides `amp_contract::Action`, the derive generates what a server stores
+/// (`Action::resolve`): the generic `amp_contract::stored::StoredRecord`, or with
+/// `stored = "Name"` a struct `Name` with one field per parameter (a `resolved_default` field
+/// as its stored text), serialisable as an observer's JSON and comparable field by field
+/// (`amp_contract::stored::Record`).
 #[proc_macro_derive(AmpAction, attributes(amp))]
 pub fn derive_amp_action(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -54,6 +54,7 @@ pub(crate) struct Limit {
 
 pub(crate) struct Field {
     pub(crate) index: usize,
+    pub(crate) vis: syn::Visibility,
     pub(crate) ident: Ident,
     pub(crate) ty: Type,
     pub(crate) name: String,
@@ -83,6 +84,8 @@ impl Field {
 pub(crate) struct Action<'a> {
     pub(crate) input: &'a DeriveInput,
     pub(crate) action: Option<LitStr>,
+    /// `stored = "..."`: the typed record to generate, if any.
+    pub(crate) stored: Option<LitStr>,
     pub(crate) fields: Vec<Field>,
 }
 
@@ -105,7 +108,7 @@ impl<'a> Action<'a> {
     /// Builds the model, recording every problem in `cx`. `None` when the input's shape makes
     /// a model impossible (not a struct with named fields).
     pub(crate) fn from_ast(cx: &Ctxt, input: &'a DeriveInput) -> Option<Self> {
-        let action = attr::parse_action(cx, &input.attrs);
+        let attr::StructAttrs { action, stored } = attr::parse_struct(cx, &input.attrs);
         if action.is_none() {
             cx.error_spanned_by(
                 &input.ident,
@@ -216,6 +219,7 @@ impl<'a> Action<'a> {
             };
             fields.push(Field {
                 index,
+                vis: field.vis.clone(),
                 ident,
                 ty: field.ty.clone(),
                 name,
@@ -237,6 +241,7 @@ impl<'a> Action<'a> {
         Some(Self {
             input,
             action,
+            stored,
             fields,
         })
     }

@@ -411,3 +411,138 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------- one envelope, two actions
+
+mod dispatch {
+    use super::*;
+    use amp_contract::create::DedicatedIp;
+    use amp_contract::envelope::{
+        self, Accepted, ApiIds, Body, LookupState, OneOf, Rejection, Request,
+    };
+    use amp_contract::stored::StoredValue;
+    use amp_contract::{Lookup, NO_DEDICATED_IP, Rule};
+    use http::{HeaderMap, Method, header::CONTENT_TYPE};
+
+    /// A server with service 1 (no dedicated IP) and tickets 100..=200.
+    struct Backend;
+
+    struct BackendLookup {
+        service: Option<DedicatedIp>,
+    }
+
+    impl Lookup for BackendLookup {
+        fn exists(&mut self, field: &FieldMeta, wire: &str) -> bool {
+            if field == &CloseTicket::FIELDS[0] {
+                wire.parse::<u64>().is_ok_and(|t| (100..=200).contains(&t))
+            } else {
+                self.service = (wire == "1").then_some(DedicatedIp::None);
+                self.service.is_some()
+            }
+        }
+
+        fn resolve(&mut self, _field: &FieldMeta) -> String {
+            NO_DEDICATED_IP.to_owned()
+        }
+    }
+
+    impl LookupState for Backend {
+        fn lookup(&self) -> impl Lookup + '_ {
+            BackendLookup { service: None }
+        }
+    }
+
+    type Endpoint = OneOf<Accepted, Accepted<CloseTicket>>;
+
+    fn call(body: &str) -> Result<Endpoint, Rejection> {
+        let mut headers = HeaderMap::new();
+        headers.insert("api_id", "k".parse().unwrap());
+        headers.insert(
+            CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let request = Request {
+            method: &Method::POST,
+            headers: &headers,
+            body: Body::Complete(body.as_bytes()),
+        };
+        envelope::dispatch(&request, &ApiIds::from_list("k"), &Backend)
+    }
+
+    #[test]
+    fn create_and_close_ticket_through_one_envelope() {
+        let Ok(OneOf::First(created)) = call("action=create&service_id=1&category=Spam") else {
+            panic!("create was not dispatched to create");
+        };
+        assert_eq!(created.action.category, "Spam");
+        assert_eq!(created.resolved.service_ip, NO_DEDICATED_IP);
+
+        let Ok(OneOf::Second(closed)) = call("action=close_ticket&ticket_id=150&summary=Done")
+        else {
+            panic!("close_ticket was not dispatched to close_ticket");
+        };
+        assert_eq!(closed.action.ticket_id, 150);
+        let stored = &closed.resolved;
+        assert_eq!(stored.get("ticket_id"), Some(&StoredValue::Integer(150)));
+        assert_eq!(
+            stored.get("resolution"),
+            Some(&StoredValue::Enumeration("wont-fix".to_owned()))
+        );
+        assert_eq!(stored.get("notify"), Some(&StoredValue::Boolean(true)));
+        assert_eq!(stored.get("origin"), None);
+        assert_eq!(
+            stored.to_json(),
+            serde_json::json!({
+                "ticket_id": 150, "summary": "Done", "resolution": "wont-fix", "priority": 3,
+                "notify": true, "origin": null, "note": null,
+            })
+        );
+    }
+
+    #[test]
+    fn each_action_keeps_its_own_rules_and_errors() {
+        let rejection = call("action=close_ticket&ticket_id=300&summary=Done").unwrap_err();
+        assert_eq!(rejection.error.code, ErrorCode::MissingParameters);
+        assert_eq!(rejection.error.params, ["ticket_id"]);
+        assert_eq!(rejection.rule, "X-TICKET");
+
+        let rejection = call("action=create&service_id=2&category=Spam").unwrap_err();
+        assert_eq!(rejection.error.params, ["service_id"]);
+        assert_eq!(rejection.rule, Rule::RServiceId.id());
+    }
+
+    #[test]
+    fn amp002_names_every_action_of_the_set() {
+        for body in ["action=delete", "action=Close_ticket", "service_id=1"] {
+            let rejection = call(body).unwrap_err();
+            assert_eq!(rejection.error.code, ErrorCode::InvalidAction, "{body}");
+            assert_eq!(rejection.rule, Rule::DAction.id());
+            assert!(
+                rejection
+                    .error
+                    .description
+                    .ends_with("action must be one of: create, close_ticket."),
+                "{}",
+                rejection.error.description
+            );
+        }
+    }
+
+    #[test]
+    fn an_action_alone_is_a_set_too() {
+        let mut headers = HeaderMap::new();
+        headers.insert("api_id", "k".parse().unwrap());
+        headers.insert(
+            CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let request = Request {
+            method: &Method::POST,
+            headers: &headers,
+            body: Body::Complete(b"action=close_ticket&ticket_id=100&summary=Done"),
+        };
+        let closed: Accepted<CloseTicket> =
+            envelope::dispatch(&request, &ApiIds::from_list("k"), &Backend).unwrap();
+        assert_eq!(closed.action, minimal());
+    }
+}
