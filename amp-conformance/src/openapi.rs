@@ -17,6 +17,7 @@ use amp_contract::envelope::{self, API_ID_HEADER, ApiIds, BODY_LIMIT, Body, Reje
 use amp_contract::field::{
     BOOLEAN_FALSE, BOOLEAN_TRUE, FieldMeta, Kind, Presence, Visibility, is_php_space,
 };
+use amp_contract::rules::Rule;
 use amp_contract::{Action, ApiResponse, CreateAbuseReport, ErrorCode};
 use http::{HeaderMap, HeaderValue, Method, header::CONTENT_TYPE};
 use serde_json::{Map, Value, json};
@@ -33,7 +34,10 @@ pub const SUCCESS_SCHEMA: &str = "Success";
 pub const ERROR_SCHEMA: &str = "Error";
 
 /// The two body types the envelope reads (R-BODY).
-pub const FORM_MEDIA_TYPES: [&str; 2] = [crate::cases::FORM, "multipart/form-data"];
+pub const FORM_MEDIA_TYPES: [&str; 2] = [
+    amp_contract::form::FORM_URLENCODED,
+    amp_contract::form::MULTIPART_FORM_DATA,
+];
 
 const JSON: &str = "application/json";
 
@@ -151,7 +155,7 @@ fn request_schema() -> Value {
             "type": "string",
             "enum": [CreateAbuseReport::NAME],
             "description": "The action; case-sensitive and untrimmed (`Create` is AMP002).",
-            "x-amp-rules": ["D-ACTION", "R-ACTION"],
+            "x-amp-rules": [Rule::DAction.id(), Rule::RAction.id()],
         }),
     );
     let mut required = vec![ACTION_PARAM];
@@ -386,7 +390,7 @@ fn success_schema() -> Value {
         "properties": properties,
         "required": required,
         "example": example,
-        "x-amp-rules": ["D-SUCCESS", "D-UNIQUE", "R-IDS"],
+        "x-amp-rules": [Rule::DSuccess.id(), Rule::DUnique.id(), Rule::RIds.id()],
     })
 }
 
@@ -463,7 +467,7 @@ fn error_schema(rejections: &[Rejection]) -> Value {
         "properties": properties,
         "required": required,
         "example": example,
-        "x-amp-rules": ["D-ERROR-SHAPE", "R-ORDER"],
+        "x-amp-rules": [Rule::DErrorShape.id(), Rule::ROrder.id()],
     })
 }
 
@@ -472,7 +476,7 @@ fn ok_response(rejections: &[Rejection]) -> Value {
     let mut examples = Map::new();
     examples.insert(
         "success".to_owned(),
-        json!({ "summary": "D-SUCCESS", "value": success_example() }),
+        json!({ "summary": Rule::DSuccess.id(), "value": success_example() }),
     );
     for rejection in rejections
         .iter()

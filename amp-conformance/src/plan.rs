@@ -5,6 +5,7 @@
 use amp_contract::ResolvedCreate;
 use amp_contract::documented;
 use amp_contract::envelope::{DedicatedIp, ServiceDirectory};
+use amp_contract::rules::Rule;
 
 use std::collections::{HashMap, HashSet};
 
@@ -285,9 +286,13 @@ fn plan_batch(
 fn write_priority(case: &Case) -> u8 {
     let fixture = matches!(case.origin, Origin::Fixture { .. });
     match (fixture, case.rule()) {
-        (true, "D-SUCCESS") => 0,
-        (true, _) if case.rules.iter().any(|r| r == "D-DEFAULTS") => 2,
-        (true, rule) if rule.starts_with("D-") => 3,
+        (true, rule) if rule == Rule::DSuccess.id() => 0,
+        (true, _) if case.rules.iter().any(|r| r == Rule::DDefaults.id()) => 2,
+        (true, rule)
+            if amp_contract::rules::layer(rule) == amp_contract::rules::Layer::Documented =>
+        {
+            3
+        }
         (true, _) => 4,
         (false, _)
             if matches!(
@@ -313,7 +318,7 @@ pub fn write_coverage(ready: &Ready) -> Vec<&str> {
         documented::Verdict::Silent { rules: silent, .. } => rules.extend(silent.iter().copied()),
         documented::Verdict::Demands { rule, .. } => rules.push(rule),
     }
-    rules.extend(["D-DEFAULTS", "D-UNIQUE", "R-IDS"]);
+    rules.extend([Rule::DDefaults.id(), Rule::DUnique.id(), Rule::RIds.id()]);
     rules.sort_unstable();
     rules.dedup();
     rules
@@ -345,7 +350,11 @@ fn over_budget(ready: &[(usize, Ready)], budget: usize) -> HashSet<usize> {
             .filter(|(_, (_, index, _))| !chosen.contains(index))
             .map(|(at, (_, _, rules))| {
                 let new = || rules.iter().filter(|r| !covered.contains(*r));
-                let documented = new().filter(|r| r.starts_with("D-")).count();
+                let documented = new()
+                    .filter(|r| {
+                        amp_contract::rules::layer(r) == amp_contract::rules::Layer::Documented
+                    })
+                    .count();
                 ((documented, new().count()), at)
             })
             // The earliest (highest priority) of those adding the most documented rules, then

@@ -5,6 +5,7 @@ pub mod fixtures;
 pub mod properties;
 pub mod stateful;
 
+use amp_contract::rules::Rule;
 use std::fmt;
 
 use amp_contract::ErrorCode;
@@ -163,7 +164,7 @@ impl WireRequest {
 }
 
 /// The `application/x-www-form-urlencoded` media type.
-pub const FORM: &str = "application/x-www-form-urlencoded";
+pub const FORM: &str = amp_contract::form::FORM_URLENCODED;
 
 /// What a case must get.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -491,22 +492,11 @@ fn encode(
         Encoding::Multipart => {
             // curl's boundary: 24 dashes and 16 hex digits.
             let boundary = format!("------------------------{seed:016x}");
-            let mut body = Vec::new();
-            for (key, value) in pairs {
-                body.extend_from_slice(b"--");
-                body.extend_from_slice(boundary.as_bytes());
-                body.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
-                body.extend_from_slice(key);
-                body.extend_from_slice(b"\"\r\n\r\n");
-                body.extend_from_slice(value);
-                body.extend_from_slice(b"\r\n");
-            }
-            body.extend_from_slice(b"--");
-            body.extend_from_slice(boundary.as_bytes());
-            body.extend_from_slice(b"--\r\n");
             (
-                Some(format!("multipart/form-data; boundary={boundary}")),
-                body,
+                Some(amp_contract::form::FormPairs::multipart_content_type(
+                    &boundary,
+                )),
+                form.to_multipart(&boundary),
             )
         }
     }
@@ -534,7 +524,9 @@ pub struct Case {
 impl Case {
     /// The governing rule id.
     pub fn rule(&self) -> &str {
-        self.rules.first().map_or("D-ERROR-SHAPE", String::as_str)
+        self.rules
+            .first()
+            .map_or(Rule::DErrorShape.id(), String::as_str)
     }
 
     /// Whether the case is meant to create a report.

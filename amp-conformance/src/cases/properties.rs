@@ -5,6 +5,7 @@
 
 use amp_contract::action::ACTION_PARAM;
 use amp_contract::field::Kind;
+use amp_contract::rules::Rule;
 use amp_contract::strategy::{ActionStrategies, GenConfig, InvalidRequest, ValidRequest};
 use amp_contract::{Action, CreateAbuseReport, envelope::ServiceDirectory};
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
@@ -88,7 +89,10 @@ fn pairs_of(form: &amp_contract::form::FormPairs<'_>) -> Vec<(Vec<u8>, Vec<u8>)>
 fn valid_case(request: ValidRequest<CreateAbuseReport>) -> Case {
     Case {
         id: String::new(),
-        rules: vec!["D-SUCCESS".to_owned(), "D-OPTIONALS".to_owned()],
+        rules: vec![
+            Rule::DSuccess.id().to_owned(),
+            Rule::DOptionals.id().to_owned(),
+        ],
         title: "a generated valid create succeeds".to_owned(),
         request: RequestSpec::form(pairs_of(&request.form)),
         expect: Expectation::Success,
@@ -191,12 +195,12 @@ impl Mutation {
 
     fn rule(self) -> &'static str {
         match self {
-            Self::DuplicateKey | Self::EmptyKey => "R-DUPLICATE",
-            Self::MissingKey => "D-REQUIRED",
-            Self::Percent20 | Self::BadEscape | Self::InvalidUtf8 => "R-UTF8",
-            Self::Oversize | Self::OtherContentType | Self::Multipart => "R-BODY",
-            Self::HeaderCase => "D-AUTH",
-            Self::QueryString | Self::OtherMethod => "R-METHOD",
+            Self::DuplicateKey | Self::EmptyKey => Rule::RDuplicate.id(),
+            Self::MissingKey => Rule::DRequired.id(),
+            Self::Percent20 | Self::BadEscape | Self::InvalidUtf8 => Rule::RUtf8.id(),
+            Self::Oversize | Self::OtherContentType | Self::Multipart => Rule::RBody.id(),
+            Self::HeaderCase => Rule::DAuth.id(),
+            Self::QueryString | Self::OtherMethod => Rule::RMethod.id(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! the run made (with sequential probes only where the run offers no ordered pair), and
 //! D-DEFAULTS through the observer, judged at both layers.
 
+use amp_contract::rules::Rule;
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -36,22 +37,22 @@ pub const ACROSS_RUNS: &str = "stateful/ids-across-runs";
 pub const CHECKS: [(&str, &str, &str); 4] = [
     (
         ACROSS_RUNS,
-        "D-UNIQUE",
+        Rule::DUnique.id(),
         "report ids are never reused across runs (the baseline remembers them)",
     ),
     (
         R_IDS,
-        "R-IDS",
+        Rule::RIds.id(),
         "report ids increase strictly (creates answered before another was sent)",
     ),
     (
         D_UNIQUE,
-        "D-UNIQUE",
+        Rule::DUnique.id(),
         "no two successful creates share a report_id",
     ),
     (
         "<case>#stored",
-        "D-DEFAULTS",
+        Rule::DDefaults.id(),
         "each create's stored report, through an observer, at both layers",
     ),
 ];
@@ -140,9 +141,14 @@ pub(crate) async fn stateful(
     let mut out = Vec::new();
     // R-IDS: ids of creates answered before another was sent must increase. Sequential probes
     // are sent only when the run's own creates give no such pair, budget permitting.
+    // The probe names a service of the run: the parameter that is looked up (service_id).
+    let lookup_field = <amp_contract::CreateAbuseReport as amp_contract::Action>::FIELDS
+        .iter()
+        .find(|f| f.lookup)
+        .map(|f| f.name.as_bytes());
     let probe = Case {
         id: R_IDS.to_owned(),
-        rules: vec!["R-IDS".to_owned(), "D-UNIQUE".to_owned()],
+        rules: vec![Rule::RIds.id().to_owned(), Rule::DUnique.id().to_owned()],
         title: "report ids increase strictly (creates answered before another was sent)".to_owned(),
         request: RequestSpec::form(
             amp_contract::Action::to_form(&amp_contract::CreateAbuseReport::new(
@@ -153,7 +159,7 @@ pub(crate) async fn stateful(
             .map(|(k, v)| {
                 (
                     k.to_vec(),
-                    if v == b"1" && k == b"service_id" {
+                    if v == b"1" && Some(k) == lookup_field {
                         b"{service}".to_vec()
                     } else {
                         v.to_vec()
@@ -197,7 +203,7 @@ pub(crate) async fn stateful(
     let ids_result = |class, actual: String, reason: String| {
         stateful_result(
             R_IDS,
-            "R-IDS",
+            Rule::RIds.id(),
             &probe.title,
             class,
             "strictly increasing ids",
@@ -236,7 +242,7 @@ pub(crate) async fn stateful(
     if created.len() < 2 {
         out.push(stateful_result(
             D_UNIQUE,
-            "D-UNIQUE",
+            Rule::DUnique.id(),
             title,
             Class::Skipped,
             "unique ids",
@@ -260,7 +266,7 @@ pub(crate) async fn stateful(
         };
         out.push(stateful_result(
             D_UNIQUE,
-            "D-UNIQUE",
+            Rule::DUnique.id(),
             title,
             class,
             "unique ids",
@@ -271,7 +277,7 @@ pub(crate) async fn stateful(
     if config.observer.is_none() {
         out.push(stateful_result(
             D_DEFAULTS,
-            "D-DEFAULTS",
+            Rule::DDefaults.id(),
             "stored values and defaults, read back through an observer",
             Class::Skipped,
             "stored values as sent, defaults applied",
@@ -309,7 +315,7 @@ pub(crate) async fn stored_checks(
                 };
                 let id = created.id;
                 let (class, rule, actual, reason) = match record {
-                    Err(e) => (Class::Error, "D-DEFAULTS", e.clone(), e),
+                    Err(e) => (Class::Error, Rule::DDefaults.id(), e.clone(), e),
                     Ok(record) => {
                         let diffs = compare_stored(expected, &record);
                         let (class, rule) =
@@ -322,7 +328,7 @@ pub(crate) async fn stored_checks(
                                 String::new(),
                             )
                         } else {
-                            let what: Vec<&str> = diffs.iter().map(|d| d.text.as_str()).collect();
+                            let what: Vec<String> = diffs.iter().map(ToString::to_string).collect();
                             let reason = match class {
                                 Class::Fail => {
                                     "stored values differ beyond surrounding whitespace \
@@ -351,7 +357,7 @@ pub(crate) async fn stored_checks(
                     actual,
                     reason,
                 );
-                result.rules = vec!["D-DEFAULTS".to_owned(), rule.to_owned()];
+                result.rules = vec![Rule::DDefaults.id().to_owned(), rule.to_owned()];
                 result.rules.dedup();
                 out.push(result);
             }
@@ -383,20 +389,20 @@ pub(crate) fn across_runs(
     };
     let mut memory = match IdMemory::load(dir) {
         Ok(memory) => memory,
-        Err(e) => return result(Class::Skipped, "D-UNIQUE", e.clone(), e),
+        Err(e) => return result(Class::Skipped, Rule::DUnique.id(), e.clone(), e),
     };
     let earlier = memory.clone();
     if write {
         memory.add(ids.iter().map(|c| c.id), run_id);
         if let Err(e) = memory.save(dir) {
             let why = format!("cannot remember the ids in {}: {e}", dir.display());
-            return result(Class::Skipped, "D-UNIQUE", why.clone(), why);
+            return result(Class::Skipped, Rule::DUnique.id(), why.clone(), why);
         }
     }
     if earlier.ranges.is_empty() {
         return result(
             Class::Skipped,
-            "D-UNIQUE",
+            Rule::DUnique.id(),
             format!("{} ids", ids.len()),
             format!(
                 "no earlier run is remembered in {}: this run's ids are{} kept for the next",
@@ -418,11 +424,11 @@ pub(crate) fn across_runs(
         earlier.highest_run
     );
     if reused.is_empty() {
-        return result(Class::Pass, "D-UNIQUE", actual, String::new());
+        return result(Class::Pass, Rule::DUnique.id(), actual, String::new());
     }
     result(
         Class::Fail,
-        "D-UNIQUE",
+        Rule::DUnique.id(),
         actual,
         format!(
             "run {run_id} got report ids that earlier runs had already got (runs {}): {}; a \

@@ -3,6 +3,7 @@
 
 pub mod stored;
 
+use amp_contract::rules::Rule;
 use std::fmt;
 
 use amp_contract::documented::{Demand, Verdict as Documented};
@@ -84,10 +85,10 @@ pub enum Answer {
 /// Reads an answer body as the contract's JSON, or says which documented rule it breaks.
 pub fn parse_answer(body: &[u8]) -> Result<Answer, (&'static str, String)> {
     let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| ("D-NO-5XX", not_json(body)))?;
+        serde_json::from_slice(body).map_err(|_| (Rule::DNo5xx.id(), not_json(body)))?;
     let Some(object) = value.as_object() else {
         return Err((
-            "D-ERROR-SHAPE",
+            Rule::DErrorShape.id(),
             format!("JSON {} instead of an object", kind_of(&value)),
         ));
     };
@@ -96,11 +97,11 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, (&'static str, String)> {
             Some(id) => match id.as_u64() {
                 Some(n) if n >= 1 => Ok(Answer::Success(n)),
                 _ => Err((
-                    "D-SUCCESS",
+                    Rule::DSuccess.id(),
                     format!("report_id {id} is not a JSON integer >= 1"),
                 )),
             },
-            None => Err(("D-SUCCESS", "success without report_id".to_owned())),
+            None => Err((Rule::DSuccess.id(), "success without report_id".to_owned())),
         },
         Some("error") => {
             let code = object.get("error_code").and_then(|c| c.as_str());
@@ -110,24 +111,24 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, (&'static str, String)> {
                     Ok(Answer::Error(code, d.to_owned()))
                 }
                 (Some(Ok(_)), _) => Err((
-                    "D-ERROR-SHAPE",
+                    Rule::DErrorShape.id(),
                     "error without a non-empty error_description".to_owned(),
                 )),
                 (Some(Err(_)), _) => Err((
-                    "D-ERROR-SHAPE",
+                    Rule::DErrorShape.id(),
                     format!(
                         "error_code {:?} does not match ^AMP[0-9]{{3}}$",
                         code.unwrap_or_default()
                     ),
                 )),
                 (None, _) => Err((
-                    "D-ERROR-SHAPE",
+                    Rule::DErrorShape.id(),
                     "error without a string error_code".to_owned(),
                 )),
             }
         }
         _ => Err((
-            "D-ERROR-SHAPE",
+            Rule::DErrorShape.id(),
             "`status` is neither \"success\" nor \"error\"".to_owned(),
         )),
     }
@@ -298,7 +299,7 @@ pub fn judge(
         );
         return verdict(
             Class::Fail,
-            "D-NO-5XX",
+            Rule::DNo5xx.id(),
             format!("HTTP {} for a well-framed request", answer.status),
             what,
         );
@@ -333,7 +334,7 @@ pub fn judge(
     let amp009 = || {
         verdict(
             Class::NonStrict,
-            "D-REQUIRED",
+            Rule::DRequired.id(),
             "AMP009 instead of AMP003: matches the page's example, not its code table".to_owned(),
             actual.clone(),
         )
@@ -360,13 +361,13 @@ pub fn judge(
                         .rules
                         .iter()
                         .map(String::as_str)
-                        .find(|r| ["D-SUCCESS", "D-OPTIONALS"].contains(r))
+                        .find(|r| [Rule::DSuccess.id(), Rule::DOptionals.id()].contains(r))
                         .unwrap_or(rule),
                     Demand::Error(_) => *rule,
                 };
                 let (rule, why) = if refused_valid_key && !unauthorized {
                     (
-                        "D-AUTH",
+                        Rule::DAuth.id(),
                         format!(
                             "a valid API_ID was refused with AMP001 (header names are \
                              case-insensitive); the page demands {} here ({rule})",
@@ -405,7 +406,7 @@ pub fn judge(
         {
             return with_id(verdict(
                 Class::Fail,
-                "D-AUTH",
+                Rule::DAuth.id(),
                 "a valid API_ID was refused with AMP001 (header names are case-insensitive)"
                     .to_owned(),
                 actual,
@@ -474,7 +475,7 @@ pub fn judge(
                 .count();
             if !missing.is_empty() && positions.len() > prefix {
                 let rule = amp_contract::CreateAbuseReport::field(missing[0])
-                    .map_or("R-ORDER", |f| f.rule);
+                    .map_or(Rule::ROrder.id(), |f| f.rule);
                 verdict(
                     deviation,
                     rule,
@@ -488,7 +489,7 @@ pub fn judge(
             } else if !missing.is_empty() {
                 verdict(
                     deviation,
-                    "R-ORDER",
+                    Rule::ROrder.id(),
                     format!(
                         "{code} as expected, but the description does not name {}",
                         missing.join(", ")
@@ -498,7 +499,7 @@ pub fn judge(
             } else if positions.windows(2).any(|w| w[0] > w[1]) {
                 verdict(
                     deviation,
-                    "R-ORDER",
+                    Rule::ROrder.id(),
                     format!("{code} names {} but not in table order", params.join(", ")),
                     actual.clone(),
                 )
@@ -531,9 +532,9 @@ pub fn judge(
         });
         if answer.status != expected_status || !json {
             let rule = if expected_status == 413 {
-                "R-BODY"
+                Rule::RBody.id()
             } else {
-                "R-STATUS"
+                Rule::RStatus.id()
             };
             out.class = deviation;
             out.status_only = true;

@@ -61,8 +61,8 @@ const RESERVED_FDS: u64 = 64;
 /// reference server, and a bound on the memory idle connections take.
 const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
-/// The default connection cap: the open-file limit (`RLIMIT_NOFILE`, soft) less
-/// [`RESERVED_FDS`], at most 4096, at least 1; 4096 where the limit cannot be read.
+/// The default connection cap: the open-file limit (`RLIMIT_NOFILE`, soft) less 64 (kept for
+/// the process's other files), at most 4096, at least 1; 4096 where the limit cannot be read.
 pub fn default_max_connections() -> usize {
     match open_file_limit() {
         Some(limit) => usize::try_from(limit.saturating_sub(RESERVED_FDS))
