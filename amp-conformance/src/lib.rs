@@ -8,6 +8,7 @@
 
 pub mod cases;
 pub mod cli;
+pub mod config;
 pub mod judge;
 pub mod memory;
 pub mod observer;

@@ -1,0 +1,155 @@
+//! What a run needs: [`RunConfig`], from the command line or a test, with its defaults in one
+//! place (the CLI starts from [`RunConfig::default`]).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use amp_contract::envelope::DedicatedIp;
+
+use crate::cases::{Case, WireRequest, fixtures};
+use crate::judge::Profile;
+use crate::observer::Observer;
+use crate::send::Interrupt;
+use crate::snapshot::Snapshots;
+use crate::target::Secret;
+
+/// Everything a run needs, from the command line or a test.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The endpoint URL; `None` runs against the embedded reference server.
+    pub target: Option<String>,
+    /// The `API_ID`; `None` with the embedded server makes a random one.
+    pub key: Option<Secret>,
+    /// Services of the target (`--service`).
+    pub services: Vec<(u32, DedicatedIp)>,
+    /// `--missing-service-id`.
+    pub missing_service: Option<u32>,
+    /// `--allow-writes`.
+    pub allow_writes: bool,
+    /// `--allow-suspend`.
+    pub allow_suspend: bool,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Response body cap.
+    pub max_body: usize,
+    /// Property cases to generate.
+    pub cases: usize,
+    /// Seed; `None` picks one (and prints it).
+    pub seed: Option<u64>,
+    /// Profile.
+    pub profile: Profile,
+    /// `--strict`.
+    pub strict: bool,
+    /// Check ids, rule ids or finding names whose FAIL or NON-STRICT is accepted.
+    pub known_failures: HashSet<String>,
+    /// Observer for D-DEFAULTS.
+    pub observer: Option<Observer>,
+    /// Fixture cases: the built-in set, plus or instead of the user's directories.
+    pub fixtures: fixtures::FixtureSource,
+    /// Show progress on stderr (a bar on a terminal, a line per check otherwise).
+    pub progress: bool,
+    /// Most requests expected to create a report (`None`: no limit).
+    pub max_writes: Option<usize>,
+    /// Most requests per second (`None`: no limit).
+    pub rate: Option<f64>,
+    /// Where the fixture answers are snapshotted (`None`: no snapshots).
+    pub snapshots: Option<Snapshots>,
+    /// Consecutive transport errors after which the run stops sending.
+    pub stop_after_errors: usize,
+    /// Requests to replay (from a JSON report) instead of the fixture and property cases.
+    pub replay: Option<Vec<(Case, WireRequest)>>,
+    /// A time budget (`--max-time`): once spent, no further batch of property cases is
+    /// generated; the run reports what it ran (a nightly job's "as many cases as fit").
+    pub max_time: Option<Duration>,
+    /// Raised (by the CLI on SIGINT or SIGTERM) to end the run early: nothing more is sent,
+    /// what was answered is judged, and the report is marked incomplete.
+    pub interrupt: Interrupt,
+}
+
+impl RunConfig {
+    /// Defaults: the embedded server, 4 requests in flight, 10 s timeout, 1 MiB answers,
+    /// 100 property cases, the reference profile, the built-in fixture cases (no files needed).
+    pub fn embedded() -> Self {
+        Self::default()
+    }
+
+    /// A run against a server the caller owns (a local build, a test double), with every
+    /// permission: writes, suspending values, its services and its observer.
+    ///
+    /// ```
+    /// use amp_conformance::runner::RunConfig;
+    /// use amp_conformance::target::Secret;
+    /// use amp_contract::envelope::DedicatedIp;
+    /// let config = RunConfig::owned_target(
+    ///     "http://127.0.0.1:8080/api.php",
+    ///     Secret::new("local-key"),
+    ///     vec![(1, DedicatedIp::None)],
+    ///     Some(999),
+    ///     None,
+    /// );
+    /// assert!(config.allow_writes && config.allow_suspend);
+    /// ```
+    pub fn owned_target(
+        endpoint: &str,
+        key: Secret,
+        services: Vec<(u32, DedicatedIp)>,
+        missing_service: Option<u32>,
+        observer: Option<Observer>,
+    ) -> Self {
+        Self {
+            target: Some(endpoint.to_owned()),
+            key: Some(key),
+            services,
+            missing_service,
+            allow_writes: true,
+            allow_suspend: true,
+            observer,
+            ..Self::default()
+        }
+    }
+}
+
+/// Requests in flight at once, unless `--concurrency` says.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Seconds a request may take, unless `--timeout` says.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+/// Property cases of a run, unless `--cases` says.
+pub const DEFAULT_CASES: usize = 100;
+/// Creates against a `--target`, unless `--max-writes` says (CONTRACT.md §6).
+pub const DEFAULT_MAX_WRITES: usize = 25;
+
+impl Default for RunConfig {
+    /// The embedded server, [`DEFAULT_CONCURRENCY`] requests in flight, a
+    /// [`DEFAULT_TIMEOUT_SECS`] timeout, 1 MiB answers, [`DEFAULT_CASES`] property cases, the
+    /// reference profile, the built-in fixture cases. The CLI starts from it.
+    fn default() -> Self {
+        Self {
+            target: None,
+            key: None,
+            services: Vec::new(),
+            missing_service: None,
+            allow_writes: false,
+            allow_suspend: false,
+            concurrency: DEFAULT_CONCURRENCY,
+            timeout: Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
+            max_body: 1024 * 1024,
+            cases: DEFAULT_CASES,
+            seed: None,
+            profile: Profile::Reference,
+            strict: false,
+            known_failures: HashSet::new(),
+            observer: None,
+            fixtures: fixtures::FixtureSource::builtin(),
+            progress: false,
+            max_writes: None,
+            rate: None,
+            snapshots: None,
+            stop_after_errors: 5,
+            max_time: None,
+            replay: None,
+            interrupt: Interrupt::default(),
+        }
+    }
+}
