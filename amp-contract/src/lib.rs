@@ -35,6 +35,9 @@ pub mod envelope;
 pub mod error;
 pub mod field;
 pub mod form;
+/// The invariants the fuzz targets check (see `amp-contract/fuzz/`).
+#[doc(hidden)]
+pub mod fuzzing;
 mod meta;
 pub mod response;
 pub mod rules;

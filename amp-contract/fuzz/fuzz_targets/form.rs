@@ -1,0 +1,4 @@
+//! Fuzz target: amp_contract::fuzzing::form (the invariants are documented there).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| amp_contract::fuzzing::form(data));
