@@ -109,6 +109,31 @@ fn main() {
                 wrk_rate.push(tokio::task::spawn_blocking(move || wrk(&endpoint, connections, secs)).await.unwrap());
             }
         }
+        // The same run in process (no socket): the reference server's Router as a Service.
+        let state = std::sync::Arc::new(amp_conformance::server::AppState {
+            api_ids: ApiIds::new([KEY]),
+            registry: registry.clone(),
+            store: amp_conformance::server::Store::new(),
+        });
+        let mut in_process = amp_conformance::inprocess::config(
+            amp_conformance::server::app(state, std::time::Duration::from_secs(30)),
+            KEY,
+            registry.iter().collect(),
+            Some(registry.missing_id()),
+            Some("/_amp/reports/{report_id}"),
+        );
+        in_process.cases = cases;
+        in_process.seed = Some(1);
+        let mut in_process_rate = Vec::new();
+        for _ in 0..rounds {
+            let started = Instant::now();
+            let report = run(in_process.clone()).await.unwrap();
+            let secs_taken = started.elapsed().as_secs_f64();
+            assert!(report.passed, "the in-process run must pass against the reference Router");
+            let n = report.checks.iter().filter(|c| c.class != Class::Skipped).count();
+            in_process_rate.push(n as f64 / secs_taken);
+        }
+        let in_process_rate = median(&mut in_process_rate);
         let runner = median(&mut checks_rate);
         if !bench {
             println!("runner smoke run: {checks} checks at {runner:.0} checks/s (no wrk without --bench)");
@@ -119,6 +144,7 @@ fn main() {
         println!("runner     {runner:>10.0} checks/s");
         println!("wrk        {load:>10.0} requests/s  (wrk -t1 -c{connections} -d{secs}s, valid create)");
         println!("ratio      {:>10.2}  (target >= 0.5, aim 0.8)", runner / load);
+        println!("in process {in_process_rate:>10.0} checks/s  (the same run, the Router called without a socket: {:.2}x loopback)", in_process_rate / runner);
         let _ = server.shutdown().await;
     });
 }

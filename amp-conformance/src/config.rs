@@ -14,7 +14,7 @@ use crate::snapshot::Snapshots;
 use crate::target::Secret;
 
 /// Everything a run needs, from the command line or a test.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunConfig {
     /// The endpoint URL; `None` runs against the embedded reference server.
     pub target: Option<String>,
@@ -58,6 +58,9 @@ pub struct RunConfig {
     pub snapshots: Option<Snapshots>,
     /// Consecutive transport errors after which the run stops sending.
     pub stop_after_errors: usize,
+    /// A Rust implementation to check in process instead of over a socket (see
+    /// [`crate::inprocess`]); `target` then names it (`http://in-process/...`).
+    pub in_process: Option<crate::target::InProcessService>,
     /// Requests to replay (from a JSON report) instead of the fixture and property cases.
     pub replay: Option<Vec<(Case, WireRequest)>>,
     /// A time budget (`--max-time`): once spent, no further batch of property cases is
@@ -148,8 +151,23 @@ impl Default for RunConfig {
             snapshots: None,
             stop_after_errors: 5,
             max_time: None,
+            in_process: None,
             replay: None,
             interrupt: Interrupt::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for RunConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key and the in-process service are not shown.
+        f.debug_struct("RunConfig")
+            .field("target", &self.target)
+            .field("in_process", &self.in_process.is_some())
+            .field("cases", &self.cases)
+            .field("seed", &self.seed)
+            .field("profile", &self.profile)
+            .field("strict", &self.strict)
+            .finish_non_exhaustive()
     }
 }

@@ -108,10 +108,12 @@ async fn run_against(
     run_id: &str,
     embedded: bool,
 ) -> Result<RunReport, RunError> {
-    let rate = config
-        .rate
-        .or_else(|| (!embedded && !Target::is_loopback(endpoint)).then_some(DEFAULT_RATE));
-    let target = Target::new(
+    let in_process = config.in_process.clone();
+    let rate = config.rate.or_else(|| {
+        (!embedded && in_process.is_none() && !Target::is_loopback(endpoint))
+            .then_some(DEFAULT_RATE)
+    });
+    let mut target = Target::new(
         endpoint,
         key.clone(),
         config.timeout,
@@ -120,6 +122,9 @@ async fn run_against(
     )
     .map_err(RunError::Config)?
     .with_rate(rate);
+    if let Some(service) = in_process {
+        target = target.with_service(service);
+    }
     let cx = plan_context(config, embedded, run_id);
     let mut plan = prepare(config, &cx, key.expose(), seed)?;
     let sender = Sender::new(&target, config, plan.total);

@@ -105,9 +105,21 @@ impl TransportError {
     }
 }
 
+/// A Rust implementation called in process, with no socket: any `tower::Service` over
+/// `http` requests, such as an axum `Router` (see [`crate::inprocess`]).
+pub type InProcessService = tower::util::BoxCloneSyncService<
+    http::Request<axum::body::Body>,
+    http::Response<axum::body::Body>,
+    std::convert::Infallible,
+>;
+
+/// The origin an in-process target's URLs use (`http://in-process/<path>`).
+pub const IN_PROCESS_ORIGIN: &str = "http://in-process";
+
 /// An implementation under test.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Target {
+    service: Option<InProcessService>,
     client: Arc<Client>,
     destination: Destination,
     endpoint: String,
@@ -116,6 +128,15 @@ pub struct Target {
     max_body: usize,
     marker: String,
     pacer: Option<Arc<Pacer>>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("endpoint", &self.endpoint)
+            .field("in_process", &self.service.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Spaces requests evenly: at most `rate` per second across every task (CONTRACT.md §6).
@@ -169,6 +190,7 @@ impl Target {
             transport::UrlError::Scheme(_) => format!("--target {endpoint:?}: {e}"),
         })?;
         Ok(Self {
+            service: None,
             client: Arc::new(Client::new()),
             destination,
             endpoint: endpoint.to_owned(),
@@ -253,6 +275,9 @@ impl Target {
     /// `Content-Length`, then the authentication and the other headers exactly as `request`
     /// names and orders them.
     pub async fn send(&self, request: &WireRequest) -> Result<HttpAnswer, TransportError> {
+        if let Some(service) = &self.service {
+            return self.call(service, &self.url_for(request), request).await;
+        }
         match &request.query {
             None => self.send_to(&self.destination, request).await,
             // The query is appended to the endpoint's as text; parsing the result encodes
@@ -319,9 +344,103 @@ impl Target {
             query: None,
             body: Vec::new(),
         };
+        if let Some(service) = &self.service {
+            return self.call(service, url, &request).await;
+        }
         let destination = Destination::parse(url)
             .map_err(|e| TransportError::Broken(format!("invalid observer URL {url:?}: {e}")))?;
         self.send_to(&destination, &request).await
+    }
+
+    /// Calls this target's service in process instead of sending over a socket (see
+    /// [`crate::inprocess`]).
+    pub fn with_service(mut self, service: InProcessService) -> Self {
+        self.service = Some(service);
+        self
+    }
+
+    /// One exchange with an in-process service. A check that claims a header-name case cannot
+    /// be made: `http` keeps names in lower case, so the service cannot see the difference.
+    async fn call(
+        &self,
+        service: &InProcessService,
+        url: &str,
+        request: &WireRequest,
+    ) -> Result<HttpAnswer, TransportError> {
+        use tower::ServiceExt;
+        if let crate::cases::Auth::ValidAs(name) = &request.auth {
+            if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(TransportError::NotSent(format!(
+                    "not sent: the header-name case `{name}` cannot reach an in-process service \
+                     (http keeps header names in lower case); run it against a --target"
+                )));
+            }
+        }
+        let started = Instant::now();
+        let path = url.strip_prefix(IN_PROCESS_ORIGIN).unwrap_or(url);
+        let broken = |what: String| TransportError::Broken(what);
+        let mut builder = http::Request::builder()
+            .method(
+                http::Method::from_bytes(request.method.as_bytes())
+                    .map_err(|e| broken(format!("invalid method {:?}: {e}", request.method)))?,
+            )
+            .uri(if path.is_empty() { "/" } else { path });
+        let auth = request.auth.headers(self.key.expose());
+        let length = request.body.len().to_string();
+        let kit = [
+            (MARKER_HEADER, self.marker.as_str()),
+            ("user-agent", USER_AGENT),
+            ("content-length", length.as_str()),
+        ];
+        for (name, value) in kit
+            .into_iter()
+            .chain(auth.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+            .chain(
+                request
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str())),
+            )
+        {
+            let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_bytes(value.as_bytes()),
+            ) else {
+                return Err(broken(format!(
+                    "the header {name:?} cannot be given to an in-process service"
+                )));
+            };
+            builder = builder.header(name, value);
+        }
+        let http_request = builder
+            .body(axum::body::Body::from(request.body.clone()))
+            .map_err(|e| broken(format!("cannot build the request: {e}")))?;
+        let response = tokio::time::timeout(self.timeout, service.clone().oneshot(http_request))
+            .await
+            .map_err(|_| TransportError::Timeout(self.timeout))?
+            .map_err(|never| match never {})?;
+        let header = |name: http::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (content_type, location) = (
+            header(http::header::CONTENT_TYPE),
+            header(http::header::LOCATION),
+        );
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), self.max_body)
+            .await
+            .map_err(|_| TransportError::TooLarge(self.max_body))?;
+        Ok(HttpAnswer {
+            status,
+            content_type,
+            body: body.to_vec(),
+            location,
+            elapsed: started.elapsed(),
+        })
     }
 }
 

@@ -192,7 +192,9 @@ impl Drop for TestServer {
     }
 }
 
-pub async fn spawn(mutant: Mutant) -> TestServer {
+/// The test server's application, to serve or to call in process; its observer is
+/// `/observe/{report_id}`.
+pub fn router(mutant: Mutant) -> axum::Router {
     let state = Arc::new(AppState {
         mutant,
         ids: ApiIds::new([KEY]),
@@ -200,11 +202,15 @@ pub async fn spawn(mutant: Mutant) -> TestServer {
         reports: Mutex::new(Vec::new()),
         next: Mutex::new(0),
     });
-    let app = axum::Router::new()
+    axum::Router::new()
         .route(API, any(api))
         .route("/observe/{id}", get(observe))
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
-        .with_state(state);
+        .with_state(state)
+}
+
+pub async fn spawn(mutant: Mutant) -> TestServer {
+    let app = router(mutant);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
