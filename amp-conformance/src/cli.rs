@@ -50,6 +50,9 @@ enum Command {
     Openapi(OpenapiArgs),
     /// Send the recorded requests of a JSON report's findings again, and judge them again.
     Replay(Box<ReplayArgs>),
+    /// Send the same requests to two implementations (`--target A --target B`, `reference`
+    /// for the embedded server) and list every difference in outcome, by the rule deciding it.
+    Diff(Box<RunArgs>),
 }
 
 /// Options of `amp-conformance replay`: the report, what to replay, and the run's options
@@ -92,9 +95,10 @@ fn openapi(args: &OpenapiArgs) -> ExitCode {
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Full endpoint URL of the implementation to check. Without it, the embedded reference
-    /// server is started and checked.
-    #[arg(long, value_name = "URL")]
-    target: Option<String>,
+    /// server is started and checked. (`diff` takes it twice; `reference` names the embedded
+    /// server there.)
+    #[arg(long = "target", value_name = "URL")]
+    targets: Vec<String>,
     /// A service that exists on the target, with its dedicated IP or `none` (repeatable).
     #[arg(long = "service", value_name = "ID[=IP|none]")]
     services: Vec<String>,
@@ -273,7 +277,13 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
         return Err("--timeout must be a positive number of seconds".to_owned());
     }
-    if args.target.is_none() && (!args.services.is_empty() || args.missing_service_id.is_some()) {
+    if args.targets.len() > 1 {
+        return Err(
+            "--target is given more than once: give one URL (two only with `diff`)".to_owned(),
+        );
+    }
+    let target = args.targets.first();
+    if target.is_none() && (!args.services.is_empty() || args.missing_service_id.is_some()) {
         return Err("--service and --missing-service-id describe a --target; the embedded server uses fixtures/services.toml".to_owned());
     }
     let known_failures = match &args.known_failures {
@@ -297,7 +307,7 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
         return Err("--rate must be a positive number of requests per second".to_owned());
     }
-    let snapshot_dir = match (&args.snapshots, &args.target) {
+    let snapshot_dir = match (&args.snapshots, target) {
         _ if args.no_snapshots => None,
         (Some(dir), _) => Some(dir.clone()),
         (None, Some(target)) => Some(PathBuf::from(BASELINE_DIR).join(Target::host_label(target))),
@@ -336,7 +346,7 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         );
     }
     Ok(RunConfig {
-        target: args.target.clone(),
+        target: target.cloned(),
         key,
         services: args
             .services
@@ -356,7 +366,7 @@ fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         observer,
         fixtures: args.fixtures.source(),
         progress: !args.quiet,
-        max_writes: match &args.target {
+        max_writes: match target {
             Some(_) => Some(args.max_writes.unwrap_or(runner::DEFAULT_MAX_WRITES)),
             None => args.max_writes,
         },
@@ -394,6 +404,56 @@ async fn replay(args: ReplayArgs) -> ExitCode {
     // A replay judges recorded findings; it neither extends nor compares a baseline.
     run_args.no_snapshots = true;
     run_with(run_args, Some(cases)).await
+}
+
+async fn diff(mut args: RunArgs) -> ExitCode {
+    use crate::diff::Side;
+    let [a, b] = match <[String; 2]>::try_from(std::mem::take(&mut args.targets)) {
+        Ok(sides) => sides,
+        Err(_) => {
+            return usage(
+                "diff needs two targets: --target URL_A --target URL_B (`reference` for the \
+                 embedded reference server)",
+            );
+        }
+    };
+    let (side_a, side_b) = (Side::parse(&a), Side::parse(&b));
+    // The checks' safety follows the sides: a real target on either side needs the flags.
+    if let Some(Side::Url(url)) = [&side_a, &side_b]
+        .into_iter()
+        .find(|s| matches!(s, Side::Url(_)))
+    {
+        args.targets = vec![url.clone()];
+    }
+    args.no_snapshots = true;
+    let mut config = match config_from(&args) {
+        Ok(config) => config,
+        Err(message) => return usage(message),
+    };
+    if side_a == Side::Reference && side_b == Side::Reference {
+        config.target = None;
+    }
+    let key = config.key.clone();
+    match crate::diff::diff(config, side_a, side_b).await {
+        Ok(report) => {
+            let text = report.render(&a, &b);
+            let text = match &key {
+                Some(key) => key.redact(&text),
+                None => text,
+            };
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            if report.differences.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(RunError::Config(message)) => usage(message),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(3)
+        }
+    }
 }
 
 async fn run(args: RunArgs) -> ExitCode {
@@ -565,6 +625,7 @@ pub fn main() -> ExitCode {
         Some(Command::Openapi(args)) => openapi(&args),
         Some(Command::Run(args)) => runtime.block_on(run(*args)),
         Some(Command::Replay(args)) => runtime.block_on(replay(*args)),
+        Some(Command::Diff(args)) => runtime.block_on(diff(*args)),
         None => runtime.block_on(run(cli.run)),
     }
 }

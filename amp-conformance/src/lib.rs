@@ -9,6 +9,7 @@
 pub mod cases;
 pub mod cli;
 pub mod config;
+pub mod diff;
 pub mod inprocess;
 pub mod judge;
 pub mod memory;

@@ -1,0 +1,277 @@
+//! Diff of two implementations: the same planned requests sent to both, every difference in
+//! outcome reported side by side (success or AMP code, the parameters an AMP003 names, HTTP
+//! status, media type), each classified by the rule that decides it. For a team porting or
+//! upgrading the add-on, this is the migration check. Either side may be the embedded
+//! reference server; the safety rules of CONTRACT.md §6 apply to each side as to a run.
+
+use std::fmt;
+
+use futures_util::StreamExt;
+
+use crate::config::RunConfig;
+use crate::judge::{self, Answer, Class};
+use crate::plan::{Batch, Ready, plan_context, prepare};
+use crate::runner::RunError;
+use crate::server::{self, ServerConfig};
+use crate::target::{HttpAnswer, Secret, Target, TransportError};
+
+/// One side of a diff: a URL, or the embedded reference server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// The embedded reference server (`--target reference`).
+    Reference,
+    /// An endpoint URL.
+    Url(String),
+}
+
+impl Side {
+    /// `reference` names the embedded server; anything else is a URL.
+    pub fn parse(text: &str) -> Self {
+        if text == "reference" {
+            Self::Reference
+        } else {
+            Self::Url(text.to_owned())
+        }
+    }
+}
+
+/// What one answer comes to, for comparison: the parts an implementation must agree on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `success`, `AMP003 naming category, service_ip`, or what came instead of JSON.
+    pub answer: String,
+    /// HTTP status.
+    pub status: Option<u16>,
+    /// Media type, without parameters.
+    pub media_type: Option<String>,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "HTTP {status} ")?,
+            None => f.write_str("no answer: ")?,
+        }
+        f.write_str(&self.answer)?;
+        if let Some(media) = &self.media_type {
+            write!(f, " ({media})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of one exchange; `params` are the parameters the case expects an AMP003 to
+/// name (whether each side names them is part of the outcome).
+pub fn outcome(answer: &Result<HttpAnswer, TransportError>, params: &[String]) -> Outcome {
+    match answer {
+        Err(e) => Outcome {
+            answer: e.to_string(),
+            status: None,
+            media_type: None,
+        },
+        Ok(http) => {
+            let answer = match judge::parse_answer(&http.body) {
+                Ok(Answer::Success(_)) => "success".to_owned(),
+                Ok(Answer::Error(code, description)) => {
+                    let named: Vec<&str> = params
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|p| description.contains(p))
+                        .collect();
+                    if named.is_empty() {
+                        code.to_string()
+                    } else {
+                        format!("{code} naming {}", named.join(", "))
+                    }
+                }
+                Err((_, what)) => what,
+            };
+            Outcome {
+                answer,
+                status: Some(http.status),
+                media_type: http.content_type.as_deref().map(|ct| {
+                    ct.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                }),
+            }
+        }
+    }
+}
+
+/// One request the two sides answered differently.
+#[derive(Debug, Clone)]
+pub struct Difference {
+    /// The check.
+    pub check: String,
+    /// The rule that decides it: that of the side that breaks the contract (both, if both do,
+    /// joined by ` / `), or the case's own when neither breaks it.
+    pub rule: String,
+    /// The class the contract gives each side's answer.
+    pub classes: (Class, Class),
+    /// Side A's outcome.
+    pub a: Outcome,
+    /// Side B's outcome.
+    pub b: Outcome,
+}
+
+/// The result of a diff.
+#[derive(Debug, Clone)]
+pub struct DiffReport {
+    /// How many requests both sides were sent.
+    pub compared: usize,
+    /// How many were not sent (the reason is the safety rule's).
+    pub skipped: usize,
+    /// The differences, in case order.
+    pub differences: Vec<Difference>,
+}
+
+impl DiffReport {
+    /// The report as text: one block per difference, the two answers side by side.
+    pub fn render(&self, a: &str, b: &str) -> String {
+        let mut out = String::new();
+        for d in &self.differences {
+            out.push_str(&format!(
+                "DIFFERS    {} [{}]\n    A: {} [{}]\n    B: {} [{}]\n",
+                d.check, d.rule, d.a, d.classes.0, d.b, d.classes.1
+            ));
+        }
+        out.push_str(&format!(
+            "A: {a}\nB: {b}\n{} requests compared, {} not sent, {} differ\n",
+            self.compared,
+            self.skipped,
+            self.differences.len()
+        ));
+        out
+    }
+}
+
+/// Sends the planned requests of `config` to both sides and compares the answers.
+pub async fn diff(mut config: RunConfig, a: Side, b: Side) -> Result<DiffReport, RunError> {
+    let run_id = crate::runner::random_token();
+    let seed = config.seed.unwrap_or(0);
+    let key = match (&config.key, &a, &b) {
+        (Some(key), _, _) => key.clone(),
+        (None, Side::Reference, Side::Reference) => {
+            Secret::new(format!("amp-{}", crate::runner::random_token()))
+        }
+        (None, ..) => {
+            return Err(RunError::Config(
+                "no API_ID: set AMP_API_ID or pass --api-id-file PATH (never on the command line)"
+                    .to_owned(),
+            ));
+        }
+    };
+    // The reference side knows the services the run names, or the built-in registry's.
+    let registry = if config.services.is_empty() {
+        let registry = server::load_registry(None).map_err(|e| RunError::Config(e.to_string()))?;
+        config.services = registry.iter().collect();
+        config.missing_service = config.missing_service.or(Some(registry.missing_id()));
+        registry
+    } else {
+        server::Registry::from_services(config.services.clone())
+    };
+    let mut servers = Vec::new();
+    let endpoint = |side: &Side| -> Option<String> {
+        match side {
+            Side::Url(url) => Some(url.clone()),
+            Side::Reference => None,
+        }
+    };
+    let (ea, eb) = (endpoint(&a), endpoint(&b));
+    let mut resolve = async |e: Option<String>| -> Result<String, RunError> {
+        match e {
+            Some(url) => Ok(url),
+            None => {
+                let server = server::start_local(ServerConfig::new(
+                    amp_contract::envelope::ApiIds::new([key.expose()]),
+                    registry.clone(),
+                ))
+                .await
+                .map_err(|e| RunError::Config(format!("cannot start the reference server: {e}")))?;
+                let url = server.endpoint();
+                servers.push(server);
+                Ok(url)
+            }
+        }
+    };
+    let url_a = resolve(ea).await?;
+    let url_b = resolve(eb).await?;
+    // Safety as for a run: only the reference on both sides is an "embedded" run.
+    let embedded = a == Side::Reference && b == Side::Reference;
+    let target = |url: &str| {
+        Target::new(url, key.clone(), config.timeout, config.max_body, &run_id)
+            .map(|t| t.with_rate(config.rate))
+            .map_err(RunError::Config)
+    };
+    let (target_a, target_b) = (target(&url_a)?, target(&url_b)?);
+    let cx = plan_context(&config, embedded, &run_id);
+    let mut plan = prepare(&config, &cx, key.expose(), seed)?;
+    let mut report = DiffReport {
+        compared: 0,
+        skipped: 0,
+        differences: Vec::new(),
+    };
+    while let Some(batch) = plan.next_batch() {
+        let Batch { ready, skipped, .. } = batch?;
+        report.skipped += skipped.len();
+        let mut answered: Vec<(usize, Difference, bool)> =
+            futures_util::stream::iter(ready.into_iter().map(|(index, r)| {
+                let (target_a, target_b, profile) = (&target_a, &target_b, config.profile);
+                async move {
+                    let (answer_a, answer_b) =
+                        tokio::join!(target_a.send(&r.wire), target_b.send(&r.wire));
+                    let (d, differs) = compare(&r, &answer_a, &answer_b, profile);
+                    (index, d, differs)
+                }
+            }))
+            .buffer_unordered(config.concurrency.max(1))
+            .collect()
+            .await;
+        report.compared += answered.len();
+        answered.sort_by_key(|(index, ..)| *index);
+        report
+            .differences
+            .extend(answered.into_iter().filter(|(.., d)| *d).map(|(_, d, _)| d));
+    }
+    for server in servers {
+        let _ = server.shutdown().await;
+    }
+    Ok(report)
+}
+
+fn compare(
+    ready: &Ready,
+    a: &Result<HttpAnswer, TransportError>,
+    b: &Result<HttpAnswer, TransportError>,
+    profile: judge::Profile,
+) -> (Difference, bool) {
+    let params: &[String] = match &ready.case.expect {
+        crate::cases::Expectation::Error { params, .. } => params,
+        _ => &[],
+    };
+    let (oa, ob) = (outcome(a, params), outcome(b, params));
+    let va = judge::judge(&ready.case, &ready.documented, a, profile);
+    let vb = judge::judge(&ready.case, &ready.documented, b, profile);
+    let breaks = |class: Class| !matches!(class, Class::Pass | Class::Info);
+    let rule = match (breaks(va.class), breaks(vb.class)) {
+        (true, false) => va.rule.clone(),
+        (false, true) => vb.rule.clone(),
+        (true, true) if va.rule == vb.rule => va.rule.clone(),
+        (true, true) => format!("{} / {}", va.rule, vb.rule),
+        (false, false) => ready.case.rule().to_owned(),
+    };
+    let differs = oa != ob;
+    (
+        Difference {
+            check: ready.case.id.clone(),
+            rule,
+            classes: (va.class, vb.class),
+            a: oa,
+            b: ob,
+        },
+        differs,
+    )
+}
