@@ -2,15 +2,15 @@
 //! that replays the committed corpus on every `cargo test` (`tests/fuzz_corpus.rs`): more than
 //! "no panic". Each check panics with what broke, which is how libFuzzer learns of it.
 //!
-//! - **Envelope** ([`envelope`]): the answer is deterministic; an error has a code of the form
+//! - **Envelope** (`envelope`): the answer is deterministic; an error has a code of the form
 //!   `AMPnnn` and a non-empty description; AMP001 comes before everything for a request without
 //!   exactly one valid key (D-AUTH, R-ORDER); HTTP 413 only for an authenticated oversize body
 //!   (R-BODY); an accepted create round-trips through `http_build_query`; and the page's layer
 //!   never contradicts the reference layer (where the page demands an outcome, the reference
 //!   gives it).
-//! - **Form** ([`form`]): decoding never panics, and decoding what the encoder writes of the
+//! - **Form** (`form`): decoding never panics, and decoding what the encoder writes of the
 //!   decoded pairs gives the same pairs.
-//! - **Multipart** ([`multipart`]): decoding never panics, and the encoder's output of the
+//! - **Multipart** (`multipart`): decoding never panics, and the encoder's output of the
 //!   decoded pairs decodes to the same pairs.
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header::CONTENT_TYPE};
