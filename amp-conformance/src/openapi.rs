@@ -148,18 +148,24 @@ pub fn to_string_pretty() -> String {
 
 /// The schema of the form body: `action` and every field of the action's table.
 fn request_schema() -> Value {
+    request_schema_for::<CreateAbuseReport>()
+}
+
+/// The request body's schema for any action `A` the derive defines: every field of its
+/// metadata, in table order; the `create` document uses it for [`CreateAbuseReport`].
+pub fn request_schema_for<A: Action>() -> Value {
     let mut properties = Map::new();
     properties.insert(
         ACTION_PARAM.to_owned(),
         json!({
             "type": "string",
-            "enum": [CreateAbuseReport::NAME],
+            "enum": [A::NAME],
             "description": "The action; case-sensitive and untrimmed (`Create` is AMP002).",
             "x-amp-rules": [Rule::DAction.id(), Rule::RAction.id()],
         }),
     );
     let mut required = vec![ACTION_PARAM];
-    for field in CreateAbuseReport::FIELDS {
+    for field in A::FIELDS {
         properties.insert(field.name.to_owned(), field_schema(field));
         if field.required() {
             required.push(field.name);
@@ -167,18 +173,17 @@ fn request_schema() -> Value {
     }
     json!({
         "type": "object",
-        "description": format!("The parameters of `{ACTION_PARAM}={}`, in table order (R-ORDER).", CreateAbuseReport::NAME),
+        "description": format!("The parameters of `{ACTION_PARAM}={}`, in table order (R-ORDER).", A::NAME),
         "properties": properties,
         "required": required,
         "additionalProperties": true,
         "x-amp-parameter-order": std::iter::once(ACTION_PARAM)
-            .chain(CreateAbuseReport::FIELDS.iter().map(|f| f.name))
+            .chain(A::FIELDS.iter().map(|f| f.name))
             .collect::<Vec<_>>(),
         "x-amp-unknown-parameters": "ignored (R-DUPLICATE)",
     })
 }
 
-/// R-EMPTY's whitespace as a character class body, read from the contract's own predicate.
 fn space_class() -> String {
     (0u8..=0x7f)
         .filter(|&b| is_php_space(b))

@@ -1,6 +1,6 @@
 //! A typed HTTP client for the `create` action (feature `client`; reqwest with rustls).
 //!
-//! The client sends exactly what PHP's `http_build_query` sends for a [`CreateAbuseReport`]
+//! The client sends exactly what PHP's `http_build_query` sends for a [`CreateAbuseReport`](crate::CreateAbuseReport)
 //! ([`Action::to_body`]) as `application/x-www-form-urlencoded`, with the `API_ID` header
 //! (D-AUTH), and decodes the answer into the typed [`ApiResponse`] shapes of D-SUCCESS and
 //! D-ERROR-SHAPE. Codes the page does not document, such as its own example's `AMP009`, are kept
@@ -44,7 +44,6 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use reqwest::{StatusCode, Url};
 
 use crate::action::Action;
-use crate::create::CreateAbuseReport;
 use crate::envelope::API_ID_HEADER;
 use crate::error::ErrorCode;
 use crate::response::ApiResponse;
@@ -416,14 +415,12 @@ impl Client {
         &self.endpoint
     }
 
-    /// The HTTP request a create sends, without sending it: `POST` to the endpoint, the body
+    /// The HTTP request an action sends (a create, or any action the derive defines), without
+    /// sending it: `POST` to the endpoint, the body
     /// exactly [`Action::to_body`] (what `http_build_query` produces), content type
     /// [`FORM_CONTENT_TYPE`], and the `api_id` header (marked sensitive, so reqwest's `Debug`
     /// hides it).
-    pub fn build_request(
-        &self,
-        report: &CreateAbuseReport,
-    ) -> Result<reqwest::Request, ClientError> {
+    pub fn build_request<A: Action>(&self, report: &A) -> Result<reqwest::Request, ClientError> {
         self.http
             .post(self.endpoint.clone())
             .header(API_ID_HEADER, self.api_id.header.clone())
@@ -439,7 +436,7 @@ impl Client {
     ///
     /// The body decides: an AMP JSON answer is decoded whatever the HTTP status (such as the
     /// 413 of R-BODY), and the status is kept in the [`Answer`].
-    pub async fn send(&self, report: &CreateAbuseReport) -> Result<Answer, ClientError> {
+    pub async fn send<A: Action>(&self, report: &A) -> Result<Answer, ClientError> {
         let request = self.build_request(report)?;
         let mut response = self
             .http
@@ -473,7 +470,7 @@ impl Client {
     }
 
     /// Sends a create: its report id on success, [`ClientError::Amp`] for an AMP error.
-    pub async fn create(&self, report: &CreateAbuseReport) -> Result<Created, ClientError> {
+    pub async fn create<A: Action>(&self, report: &A) -> Result<Created, ClientError> {
         let Answer { status, response } = self.send(report).await?;
         match response {
             ApiResponse::Success { report_id } => Ok(Created { report_id, status }),
