@@ -1,7 +1,8 @@
 //! An eighth, optional parameter declared only in its struct (a copy of `create` with
 //! `priority`, as `amp-macros/tests/eighth_parameter.rs` declares it) reaches the OpenAPI
-//! export's request schema and the typed client with no edit outside the struct. (Parser,
-//! defaults, stored record and comparison, strategies and the envelope: amp-macros' test.)
+//! export's request schema, the typed client and the axum extractor with no edit outside the
+//! struct. (Parser, defaults, stored record and comparison, strategies and the envelope:
+//! amp-macros' test. The reference server stores the extractor's derived record as it is.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -91,4 +92,60 @@ fn the_client_sends_the_eighth_parameter() {
     let request = client.build_request(&report).unwrap();
     let body = std::str::from_utf8(request.body().unwrap().as_bytes().unwrap()).unwrap();
     assert!(!body.contains("priority"), "{body}");
+}
+
+/// The axum extractor takes the action as a type parameter: a handler of the copy gets the
+/// eighth parameter parsed, checked and resolved, with no edit outside the struct.
+#[tokio::test]
+async fn the_axum_extractor_parses_the_eighth_parameter() {
+    use amp_contract::ApiResponse;
+    use amp_contract::axum::EnvelopeState;
+    use amp_contract::envelope::{Accepted, ApiIds, DedicatedIp};
+    use axum::routing::any;
+    use tower::ServiceExt;
+
+    struct App {
+        ids: ApiIds,
+        services: fn(u32) -> Option<DedicatedIp>,
+    }
+    impl EnvelopeState for App {
+        type Credentials = ApiIds;
+        type Services = fn(u32) -> Option<DedicatedIp>;
+        fn credentials(&self) -> &ApiIds {
+            &self.ids
+        }
+        fn services(&self) -> &Self::Services {
+            &self.services
+        }
+    }
+    // The handler answers with the priority as the report id, to show it arrived.
+    async fn api(accepted: Accepted<CreateWithPriority>) -> ApiResponse {
+        ApiResponse::Success {
+            report_id: u64::from(accepted.action.priority.unwrap_or(0)),
+        }
+    }
+    let app = std::sync::Arc::new(App {
+        ids: ApiIds::from_list("k-e-y"),
+        services: |id| (id == 1).then_some(DedicatedIp::None),
+    });
+    let router = axum::Router::new().route("/api", any(api)).with_state(app);
+    let call = |body: &'static str| {
+        let router = router.clone();
+        async move {
+            let request = http::Request::post("/api")
+                .header("api_id", "k-e-y")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            let bytes = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+    };
+    let ok = call("action=create&service_id=1&category=Spam&priority=7").await;
+    assert_eq!(ok, r#"{"status":"success","report_id":7}"#);
+    let bad = call("action=create&service_id=1&category=Spam&priority=0").await;
+    assert!(bad.contains("AMP003") && bad.contains("priority"), "{bad}");
 }

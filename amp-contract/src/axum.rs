@@ -173,9 +173,14 @@ impl IntoResponse for AmpError {
 /// `API_ID` with [`EnvelopeState::credentials`], dispatches the action and parses the create,
 /// asking [`EnvelopeState::services`] whether the service exists (the order of R-ORDER, see
 /// [`envelope::handle`]).
-impl<S> FromRequest<S> for Accepted
+///
+/// Generic over the action: a handler may take `Accepted<MyAction>` for any action the derive
+/// defines (a `create` with a new parameter, or another action), with no other edit.
+impl<S, A> FromRequest<S> for Accepted<A>
 where
     S: EnvelopeState + Send + Sync,
+    A: crate::action::Action + Send,
+    Accepted<A>: envelope::ActionSet<S::Services>,
 {
     type Rejection = EnvelopeRejection;
 
@@ -191,7 +196,7 @@ where
             headers: &parts.headers,
             body,
         };
-        Ok(envelope::handle(
+        Ok(envelope::dispatch::<Accepted<A>, _>(
             &request,
             state.credentials(),
             state.services(),
