@@ -76,7 +76,7 @@ pub fn outcome(answer: &Result<HttpAnswer, TransportError>, params: &[String]) -
                     let named: Vec<&str> = params
                         .iter()
                         .map(String::as_str)
-                        .filter(|p| description.contains(p))
+                        .filter(|p| judge::names(&description, p).is_some())
                         .collect();
                     if named.is_empty() {
                         code.to_string()
@@ -174,17 +174,10 @@ pub async fn diff(mut config: RunConfig, a: Side, b: Side) -> Result<DiffReport,
         server::Registry::from_services(config.services.clone())
     };
     let mut servers = Vec::new();
-    let endpoint = |side: &Side| -> Option<String> {
+    let mut resolve = async |side: &Side| -> Result<String, RunError> {
         match side {
-            Side::Url(url) => Some(url.clone()),
-            Side::Reference => None,
-        }
-    };
-    let (ea, eb) = (endpoint(&a), endpoint(&b));
-    let mut resolve = async |e: Option<String>| -> Result<String, RunError> {
-        match e {
-            Some(url) => Ok(url),
-            None => {
+            Side::Url(url) => Ok(url.clone()),
+            Side::Reference => {
                 let server = server::start_local(ServerConfig::new(
                     amp_contract::envelope::ApiIds::new([key.expose()]),
                     registry.clone(),
@@ -197,8 +190,8 @@ pub async fn diff(mut config: RunConfig, a: Side, b: Side) -> Result<DiffReport,
             }
         }
     };
-    let url_a = resolve(ea).await?;
-    let url_b = resolve(eb).await?;
+    let url_a = resolve(&a).await?;
+    let url_b = resolve(&b).await?;
     // Safety as for a run: only the reference on both sides is an "embedded" run.
     let embedded = a == Side::Reference && b == Side::Reference;
     let target = |url: &str| {

@@ -141,8 +141,10 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
             ..
         }
     );
-    if mutation {
-        case.expect = match wire.oracle(key, cx) {
+    // One reference answer serves both (a mutation that creates used to ask twice).
+    let reference = (mutation || case.writes()).then(|| wire.oracle(key, cx));
+    if let (true, Some(answer)) = (mutation, &reference) {
+        case.expect = match answer {
             Ok(_) => Expectation::Success,
             Err(rejection) => Expectation::Error {
                 code: rejection.error.code,
@@ -162,10 +164,9 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
             );
         }
     }
-    let stored = if case.writes() {
-        wire.oracle(key, cx).ok().map(|accepted| accepted.resolved)
-    } else {
-        None
+    let stored = match reference {
+        Some(Ok(accepted)) if case.writes() => Some(accepted.resolved),
+        _ => None,
     };
     let documented = wire.documented(key, cx);
     Planned::Send(Box::new(Ready {
@@ -528,15 +529,12 @@ pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
             out.push_str(&line);
         }
     }
-    let prepared = plan;
-    if prepared.probe_budget > 0
-        && (cx.embedded || config.allow_writes)
-        && !config.services.is_empty()
+    if plan.probe_budget > 0 && (cx.embedded || config.allow_writes) && !config.services.is_empty()
     {
         out.push_str(&format!(
             "# {} [R-IDS]: up to {} sequential creates if the run's creates give no ordered pair\n",
             crate::cases::stateful::R_IDS,
-            prepared.probe_budget
+            plan.probe_budget
         ));
     }
     Ok(key.redact(&out))
@@ -551,12 +549,9 @@ fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed
         trees: HashMap::new(),
     };
     for (index, (case, wire)) in replay.iter().enumerate() {
-        let may_suspend = amp_contract::create::pairs_may_suspend(
-            amp_contract::form::FormPairs::from_urlencoded(&wire.body).iter(),
-        );
         let skip = if case.writes() && !cx.may_write() {
             Some("creates a report: pass --allow-writes to replay it")
-        } else if may_suspend && !cx.embedded && !cx.allow_suspend {
+        } else if wire.may_suspend() && !cx.embedded && !cx.allow_suspend {
             Some("sends a suspending suspend_method: pass --allow-suspend to replay it")
         } else {
             None

@@ -306,14 +306,13 @@ impl Target {
             .chain(&request.headers)
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        let kit = [
-            (MARKER_HEADER, self.marker.as_str()),
-            ("User-Agent", USER_AGENT),
-            // reqwest sent it, and curl and PHP's clients do: some firewalls refuse requests
-            // without one.
-            ("Accept", "*/*"),
-        ];
-        let bytes = transport::encode(&request.method, destination, &kit, &headers, &request.body)?;
+        let bytes = transport::encode(
+            &request.method,
+            destination,
+            &self.kit_headers(),
+            &headers,
+            &request.body,
+        )?;
         let deadline = tokio::time::Instant::from_std(started + self.timeout);
         let answer = self
             .client
@@ -352,6 +351,17 @@ impl Target {
         self.send_to(&destination, &request).await
     }
 
+    /// The headers the kit adds to every request, on the wire and in process alike: the run's
+    /// marker (CONTRACT.md §6), the user agent, and `Accept` (reqwest sent it, and curl and PHP's
+    /// clients do: some firewalls refuse requests without one).
+    fn kit_headers(&self) -> [(&str, &str); 3] {
+        [
+            (MARKER_HEADER, self.marker.as_str()),
+            ("User-Agent", USER_AGENT),
+            ("Accept", "*/*"),
+        ]
+    }
+
     /// Calls this target's service in process instead of sending over a socket (see
     /// [`crate::inprocess`]).
     pub fn with_service(mut self, service: InProcessService) -> Self {
@@ -387,13 +397,10 @@ impl Target {
             .uri(if path.is_empty() { "/" } else { path });
         let auth = request.auth.headers(self.key.expose());
         let length = request.body.len().to_string();
-        let kit = [
-            (MARKER_HEADER, self.marker.as_str()),
-            ("user-agent", USER_AGENT),
-            ("content-length", length.as_str()),
-        ];
-        for (name, value) in kit
+        for (name, value) in self
+            .kit_headers()
             .into_iter()
+            .chain([("Content-Length", length.as_str())])
             .chain(auth.iter().map(|(n, v)| (n.as_str(), v.as_str())))
             .chain(
                 request

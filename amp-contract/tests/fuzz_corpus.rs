@@ -31,6 +31,9 @@ fn replay(target: &str, check: fn(&[u8])) {
     }
 }
 
+/// D-AUTH and R-ORDER (AMP001 first), D-ERROR-SHAPE (`AMPnnn` and a description), R-BODY (413
+/// only for an authenticated body over 1 MiB), D-NO-5XX (no panic), and the page's layer never
+/// contradicting the reference.
 #[test]
 fn envelope_corpus_keeps_its_invariants() {
     replay("envelope", amp_contract::fuzzing::envelope);
@@ -42,11 +45,13 @@ fn envelope_corpus_keeps_its_invariants() {
     );
 }
 
+/// R-UTF8 and R-DUPLICATE's decoder: decoding never panics and round-trips.
 #[test]
 fn form_corpus_keeps_its_invariants() {
     replay("form", amp_contract::fuzzing::form);
 }
 
+/// R-BODY's multipart reading: decoding never panics and round-trips.
 #[test]
 fn multipart_corpus_keeps_its_invariants() {
     replay("multipart", amp_contract::fuzzing::multipart);

@@ -125,6 +125,20 @@ impl WireRequest {
         })
     }
 
+    /// Whether the exact bytes could make a server suspend a service (guarded by
+    /// `--allow-suspend`): the body read as urlencoded and as its content type says. Conservative on purpose: it guards real services
+    /// (CONTRACT.md §6).
+    pub fn may_suspend(&self) -> bool {
+        use amp_contract::create::pairs_may_suspend;
+        // Read as a POST of its content type (urlencoded or multipart), whatever the method.
+        pairs_may_suspend(amp_contract::form::FormPairs::from_urlencoded(&self.body).iter())
+            || self.ask("", |request| {
+                pairs_may_suspend(
+                    envelope::read_params(&Method::POST, request.headers, &self.body).iter(),
+                )
+            })
+    }
+
     /// What the page itself demands of this request (the documented layer), or which
     /// reference rules decide where it is silent (CONTRACT.md §4).
     pub fn documented(&self, key: &str, services: &impl ServiceDirectory) -> documented::Verdict {

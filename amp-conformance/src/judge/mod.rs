@@ -219,7 +219,7 @@ fn redirect(answer: &HttpAnswer) -> Option<(String, String)> {
 }
 
 /// Whether `description` names `param` as a word.
-fn names(description: &str, param: &str) -> Option<usize> {
+pub(crate) fn names(description: &str, param: &str) -> Option<usize> {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     description
         .match_indices(param)
