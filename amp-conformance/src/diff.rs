@@ -10,30 +10,12 @@ use futures_util::StreamExt;
 
 use crate::config::RunConfig;
 use crate::judge::{self, Answer, Class};
-use crate::plan::{Batch, Ready, plan_context, prepare};
+use crate::plan::{Batch, Ready, prepare};
 use crate::runner::RunError;
-use crate::server::{self, ServerConfig};
-use crate::target::{HttpAnswer, Secret, Target, TransportError};
+use crate::session::Session;
+use crate::target::{HttpAnswer, TransportError};
 
-/// One side of a diff: a URL, or the embedded reference server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Side {
-    /// The embedded reference server (`--target reference`).
-    Reference,
-    /// An endpoint URL.
-    Url(String),
-}
-
-impl Side {
-    /// `reference` names the embedded server; anything else is a URL.
-    pub fn parse(text: &str) -> Self {
-        if text == "reference" {
-            Self::Reference
-        } else {
-            Self::Url(text.to_owned())
-        }
-    }
-}
+pub use crate::session::Side;
 
 /// What one answer comes to, for comparison: the parts an implementation must agree on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,60 +130,20 @@ impl DiffReport {
     }
 }
 
-/// Sends the planned requests of `config` to both sides and compares the answers.
-pub async fn diff(mut config: RunConfig, a: Side, b: Side) -> Result<DiffReport, RunError> {
-    let run_id = crate::runner::random_token();
-    let seed = config.seed.unwrap_or(0);
-    let key = match (&config.key, &a, &b) {
-        (Some(key), _, _) => key.clone(),
-        (None, Side::Reference, Side::Reference) => {
-            Secret::new(format!("amp-{}", crate::runner::random_token()))
-        }
-        (None, ..) => {
-            return Err(RunError::Config(
-                "no API_ID: set AMP_API_ID or pass --api-id-file PATH (never on the command line)"
-                    .to_owned(),
-            ));
-        }
+/// Sends the planned requests of `config` to both sides and compares the answers. The
+/// session is a run's: the same key, services, safety flags and pacing per side.
+pub async fn diff(config: RunConfig, a: Side, b: Side) -> Result<DiffReport, RunError> {
+    let session = Session::open(&config, &[a, b]).await?;
+    let result = compare_sides(&config, &session).await;
+    session.close().await;
+    result
+}
+
+async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffReport, RunError> {
+    let [target_a, target_b] = session.targets() else {
+        return Err(RunError::Config("a diff needs two targets".to_owned()));
     };
-    // The reference side knows the services the run names, or the built-in registry's.
-    let registry = if config.services.is_empty() {
-        let registry = server::load_registry(None).map_err(|e| RunError::Config(e.to_string()))?;
-        config.services = registry.iter().collect();
-        config.missing_service = config.missing_service.or(Some(registry.missing_id()));
-        registry
-    } else {
-        server::Registry::from_services(config.services.clone())
-    };
-    let mut servers = Vec::new();
-    let mut resolve = async |side: &Side| -> Result<String, RunError> {
-        match side {
-            Side::Url(url) => Ok(url.clone()),
-            Side::Reference => {
-                let server = server::start_local(ServerConfig::new(
-                    amp_contract::envelope::ApiIds::new([key.expose()]),
-                    registry.clone(),
-                ))
-                .await
-                .map_err(|e| RunError::Config(format!("cannot start the reference server: {e}")))?;
-                let url = server.endpoint();
-                servers.push(server);
-                Ok(url)
-            }
-        }
-    };
-    let url_a = resolve(&a).await?;
-    let url_b = resolve(&b).await?;
-    // Safety as for a run: only the reference on both sides is an "embedded" run.
-    let embedded = a == Side::Reference && b == Side::Reference;
-    let target = |url: &str| {
-        Target::new(url, key.clone(), config.timeout, config.max_body, &run_id)
-            .map(|t| t.with_rate(config.rate))
-            .map_err(RunError::Config)
-    };
-    let (target_a, target_b) = (target(&url_a)?, target(&url_b)?);
-    let cx = plan_context(&config, embedded, &run_id);
-    let mut plan = prepare(&config, &cx, key.expose(), seed)?;
+    let mut plan = prepare(config, &session.cx, session.key.expose(), session.seed)?;
     let mut report = DiffReport {
         compared: 0,
         skipped: 0,
@@ -212,7 +154,7 @@ pub async fn diff(mut config: RunConfig, a: Side, b: Side) -> Result<DiffReport,
         report.skipped += skipped.len();
         let mut answered: Vec<(usize, Difference, bool)> =
             futures_util::stream::iter(ready.into_iter().map(|(index, r)| {
-                let (target_a, target_b, profile) = (&target_a, &target_b, config.profile);
+                let profile = config.profile;
                 async move {
                     let (answer_a, answer_b) =
                         tokio::join!(target_a.send(&r.wire), target_b.send(&r.wire));
@@ -228,9 +170,6 @@ pub async fn diff(mut config: RunConfig, a: Side, b: Side) -> Result<DiffReport,
         report
             .differences
             .extend(answered.into_iter().filter(|(.., d)| *d).map(|(_, d, _)| d));
-    }
-    for server in servers {
-        let _ = server.shutdown().await;
     }
     Ok(report)
 }

@@ -15,6 +15,7 @@ use crate::cases::{Case, Expectation, Generator, Need, Origin, WireRequest};
 use crate::report::checks::skipped_result;
 use crate::report::{CheckResult, curl};
 use crate::runner::{RunConfig, RunError, embedded_services, random_token};
+use crate::safety::{self, Assessment};
 use crate::server;
 use crate::target::{Secret, Target};
 
@@ -50,8 +51,76 @@ impl PlanContext {
         format!("amp-conformance run {}", self.run_id)
     }
 
-    fn may_write(&self) -> bool {
+    /// Whether the run may create reports (the embedded server, or `--allow-writes`).
+    pub(crate) fn may_write(&self) -> bool {
         self.embedded || self.allow_writes
+    }
+
+    /// The service ids a request may name where some server could accept it as a create: the
+    /// missing one always; the `--service` ones only with `--allow-writes`.
+    fn may_name(&self, id: u64) -> bool {
+        self.missing_service.is_some_and(|m| u64::from(m) == id)
+            || (self.allow_writes && self.services.iter().any(|(s, _)| u64::from(*s) == id))
+    }
+
+    /// The safety gate every request to a real target passes, whatever made it (CONTRACT.md
+    /// §6): the purge marker wherever its parameters travel, then the service ids the most
+    /// lenient server the page allows could read from it moved to one the run may name
+    /// ([`safety::pin_services`]); a request that could still create a report for a service
+    /// the run may not touch is not sent. The embedded reference server is exempt (it is
+    /// strict, and its services are the run's own).
+    pub fn guard(&self, wire: WireRequest, marker: Option<&str>) -> Result<WireRequest, String> {
+        if self.embedded {
+            return Ok(wire);
+        }
+        let wire = match marker {
+            Some(marker) => safety::mark(&wire, marker),
+            None => wire,
+        };
+        let unsafe_ids = |wire: &WireRequest| match safety::assess(wire) {
+            Assessment::Rejected(_) => Vec::new(),
+            Assessment::MayCreate(ids) => {
+                ids.into_iter().filter(|id| !self.may_name(*id)).collect()
+            }
+        };
+        if unsafe_ids(&wire).is_empty() {
+            return Ok(wire);
+        }
+        let pin_to = if self.allow_writes {
+            self.services.first().map(|(id, _)| *id)
+        } else {
+            self.missing_service
+        };
+        let Some(to) = pin_to else {
+            return Err(if self.allow_writes {
+                "a lenient server could read a service id from it and create a report: pass \
+                 --service ID to name the services it may use"
+                    .to_owned()
+            } else {
+                "a lenient server could read a service id from it and create a report: pass \
+                 --missing-service-id ID (an id that names no service) to send it in a read-only run"
+                    .to_owned()
+            });
+        };
+        let pinned = safety::pin_services(&wire, to);
+        let left = unsafe_ids(&pinned);
+        if left.is_empty() {
+            return Ok(pinned);
+        }
+        let ids: Vec<String> = left.iter().map(u64::to_string).collect();
+        Err(if self.allow_writes {
+            format!(
+                "a lenient server could read service id {} from it (intval(), an array, another \
+                 source), which is not one of --service: not sent",
+                ids.join(" or ")
+            )
+        } else {
+            format!(
+                "a lenient server could read service id {} from it (intval(), an array, another \
+                 source) and create a report: pass --allow-writes (and --service) to run it",
+                ids.join(" or ")
+            )
+        })
     }
 
     fn resolve(&self, need: Need, writes: bool) -> Option<String> {
@@ -131,6 +200,10 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
     }
     let marker = (!case.admin_notes_under_test).then(|| cx.marker());
     let wire = case.request.render(&subst, marker.as_deref(), seed);
+    let wire = match cx.guard(wire, marker.as_deref()) {
+        Ok(wire) => wire,
+        Err(reason) => return Planned::Skip(Box::new(case), reason),
+    };
     let mut case = case;
     // The contract is asked only where its answer is used: a mutation's expectation, and the
     // stored values of a create (D-DEFAULTS).
@@ -409,8 +482,8 @@ pub(crate) fn prepare(
     let properties = properties::Cases::new(&PropertyContext {
         cases: config.cases,
         seed,
-        services: config.services.iter().map(|(id, _)| *id).collect(),
-        missing_service: config.missing_service,
+        services: cx.services.iter().map(|(id, _)| *id).collect(),
+        missing_service: cx.missing_service,
         allow_writes: cx.embedded || config.allow_writes,
         allow_suspend: cx.embedded || config.allow_suspend,
     });
@@ -549,17 +622,24 @@ fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed
         trees: HashMap::new(),
     };
     for (index, (case, wire)) in replay.iter().enumerate() {
+        // Recorded bytes are sent as they are: a request the gate would change is not sent.
         let skip = if case.writes() && !cx.may_write() {
-            Some("creates a report: pass --allow-writes to replay it")
+            Some("creates a report: pass --allow-writes to replay it".to_owned())
         } else if wire.may_suspend() && !cx.embedded && !cx.allow_suspend {
-            Some("sends a suspending suspend_method: pass --allow-suspend to replay it")
+            Some("sends a suspending suspend_method: pass --allow-suspend to replay it".to_owned())
         } else {
-            None
+            match cx.guard(wire.clone(), None) {
+                Err(reason) => Some(reason),
+                Ok(guarded) if guarded != *wire => Some(
+                    "names a service id this replay may not name (a lenient server could create \
+                     a report for it): pass the run's --service and --missing-service-id"
+                        .to_owned(),
+                ),
+                Ok(_) => None,
+            }
         };
         match skip {
-            Some(reason) => batch
-                .skipped
-                .push((index, skipped_result(case, reason.to_owned()))),
+            Some(reason) => batch.skipped.push((index, skipped_result(case, reason))),
             None => batch.ready.push((
                 index,
                 Ready {

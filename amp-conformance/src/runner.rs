@@ -5,8 +5,6 @@
 
 use std::time::Instant;
 
-use amp_contract::envelope::ApiIds;
-
 use crate::cases::stateful::{Created, IdSeen, across_runs, stateful, stored_checks};
 pub use crate::config::{
     DEFAULT_CASES, DEFAULT_CONCURRENCY, DEFAULT_MAX_WRITES, DEFAULT_TIMEOUT_SECS, RunConfig,
@@ -14,15 +12,16 @@ pub use crate::config::{
 use crate::judge::{self, Class};
 pub use crate::observer::Observer;
 pub use crate::plan::dry_run;
-use crate::plan::{Batch, plan_context, prepare};
+use crate::plan::{Batch, PlanContext, prepare};
 use crate::report::checks::{finish, redact, skipped_result};
 use crate::report::diagnose::Diagnostics;
-use crate::report::{CheckResult, RunReport};
+use crate::report::{CheckResult, ReadOnlyCreate, RunContext, RunReport};
 use crate::send::Sender;
-use crate::server::{self, RunningServer, ServerConfig};
+use crate::server;
+use crate::session::{Session, Side};
 use crate::shrink::shrink;
 use crate::snapshot::{self, SnapshotState};
-use crate::target::{Secret, Target, TransportError};
+use crate::target::TransportError;
 
 /// Why a run could not be made (exit code 2) or reached nothing (exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -59,81 +58,59 @@ pub(crate) fn embedded_services(
 /// Runs every check and returns the report.
 pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let seed = config.seed.unwrap_or_else(rand::random);
-    let run_id = random_token();
-    let mut embedded: Option<RunningServer> = None;
-    let (endpoint, key) = match &config.target {
-        Some(target) => {
-            let key = config.key.clone().ok_or_else(|| {
-                RunError::Config(
-                    "no API_ID: set AMP_API_ID or pass --api-id-file PATH (never on the command line)".to_owned(),
-                )
-            })?;
-            (target.clone(), key)
-        }
-        None => {
-            let key = config
-                .key
-                .clone()
-                .unwrap_or_else(|| Secret::new(format!("amp-{}", random_token())));
-            let registry = embedded_services(&mut config)?;
-            let server =
-                server::start_local(ServerConfig::new(ApiIds::new([key.expose()]), registry))
-                    .await
-                    .map_err(|e| {
-                        RunError::Config(format!("cannot start the embedded reference server: {e}"))
-                    })?;
-            if config.observer.is_none() {
-                config.observer = Some(Observer::Url(server.observe_template()));
-            }
-            let endpoint = server.endpoint();
-            embedded = Some(server);
-            (endpoint, key)
-        }
-    };
-    let result = run_against(&config, &endpoint, &key, seed, &run_id, embedded.is_some()).await;
-    if let Some(server) = embedded {
-        let _ = server.shutdown().await;
-    }
+    let session = Session::open(&config, &[Side::of(&config)]).await?;
+    // The stages still read the observer from the config: the session's (the embedded
+    // server's own when it is the target) is the one they use.
+    config.observer.clone_from(&session.observer);
+    let result = run_against(&config, &session).await;
+    session.close().await;
     let mut report = result?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
-async fn run_against(
-    config: &RunConfig,
-    endpoint: &str,
-    key: &Secret,
-    seed: u64,
-    run_id: &str,
-    embedded: bool,
-) -> Result<RunReport, RunError> {
-    let in_process = config.in_process.clone();
-    let rate = config.rate.or_else(|| {
-        (!embedded && in_process.is_none() && !Target::is_loopback(endpoint))
-            .then_some(DEFAULT_RATE)
-    });
-    let mut target = Target::new(
-        endpoint,
-        key.clone(),
-        config.timeout,
-        config.max_body,
-        run_id,
-    )
-    .map_err(RunError::Config)?
-    .with_rate(rate);
-    if let Some(service) = in_process {
-        target = target.with_service(service);
+/// The safety context a run is judged under, for the report (and `replay`).
+fn run_context(config: &RunConfig, cx: &PlanContext) -> RunContext {
+    use amp_contract::envelope::DedicatedIp;
+    RunContext {
+        embedded: cx.embedded,
+        services: cx
+            .services
+            .iter()
+            .map(|(id, ip)| match ip {
+                DedicatedIp::Address(ip) => format!("{id}={ip}"),
+                DedicatedIp::None => format!("{id}=none"),
+            })
+            .collect(),
+        missing_service: cx.missing_service,
+        allow_writes: config.allow_writes,
+        allow_suspend: config.allow_suspend,
+        profile: format!("{:?}", config.profile).to_lowercase(),
     }
-    let cx = plan_context(config, embedded, run_id);
-    let mut plan = prepare(config, &cx, key.expose(), seed)?;
-    let sender = Sender::new(&target, config, plan.total);
+}
+
+async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport, RunError> {
+    let (key, seed, run_id, embedded) = (
+        &session.key,
+        session.seed,
+        session.run_id.as_str(),
+        session.embedded,
+    );
+    let target = session
+        .targets
+        .first()
+        .ok_or_else(|| RunError::Config("a run needs a target".to_owned()))?;
+    let endpoint = target.endpoint();
+    let cx = &session.cx;
+    let mut plan = prepare(config, cx, key.expose(), seed)?;
+    let sender = Sender::new(target, config, plan.total);
     let mut diagnostics = Diagnostics::default();
     let mut snapshot_outcomes = Vec::new();
     let mut snapshot_notes = Vec::new();
     let mut checks: Vec<CheckResult> = Vec::new();
     let mut stored: Vec<CheckResult> = Vec::new();
     let mut ids: Vec<IdSeen> = Vec::new();
+    let mut read_only_creates = Vec::new();
     // Batch by batch (the fixtures, then the property cases as they are generated): what a
     // batch needs is dropped once it is judged, so a deep run holds one batch at a time.
     let started = Instant::now();
@@ -187,8 +164,8 @@ async fn run_against(
                     tree,
                     &ready.case,
                     &verdict,
-                    &cx,
-                    &target,
+                    cx,
+                    target,
                     config.profile,
                     seed ^ index as u64,
                 );
@@ -201,6 +178,12 @@ async fn run_against(
                     ));
                 }
             }
+            if let (Some(id), false) = (verdict.report_id, cx.may_write()) {
+                read_only_creates.push(ReadOnlyCreate {
+                    check: ready.case.id.clone(),
+                    report_id: id,
+                });
+            }
             if let Some(id) = verdict.report_id {
                 created.push(Created {
                     check: ready.case.id.clone(),
@@ -212,13 +195,13 @@ async fn run_against(
             }
             results.push((
                 index,
-                finish(&ready, &verdict, &target, answer.as_ref().ok()),
+                finish(&ready, &verdict, target, answer.as_ref().ok()),
             ));
         }
         results.sort_by_key(|(index, _)| *index);
         checks.extend(results.into_iter().map(|(_, r)| r));
         if config.interrupt.raised().is_none() {
-            stored.extend(stored_checks(config, &target, &created).await);
+            stored.extend(stored_checks(config, target, &created).await);
         }
         ids.extend(created.iter().map(IdSeen::from));
     }
@@ -250,7 +233,7 @@ async fn run_against(
         ));
     }
     if !cut_short {
-        checks.extend(stateful(config, &cx, &target, ids, plan.probe_budget).await);
+        checks.extend(stateful(config, cx, target, ids, plan.probe_budget).await);
     }
     let mut notes = diagnostics.notes(endpoint);
     notes.extend(snapshot_notes);
@@ -288,6 +271,8 @@ async fn run_against(
         stopped: stop.map(|s| s.reason),
         interrupted: interrupted.map(str::to_owned),
         unmatched_known_failures: Vec::new(),
+        context: run_context(config, cx),
+        read_only_creates,
         passed: false,
         seconds: 0.0,
     };

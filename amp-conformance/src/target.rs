@@ -128,6 +128,7 @@ pub struct Target {
     max_body: usize,
     marker: String,
     pacer: Option<Arc<Pacer>>,
+    rate: Option<f64>,
 }
 
 impl std::fmt::Debug for Target {
@@ -199,15 +200,20 @@ impl Target {
             max_body,
             marker: format!("amp-conformance/{} run={run_id}", env!("CARGO_PKG_VERSION")),
             pacer: None,
+            rate: None,
         })
     }
 
     /// Limits the rate to `rate` requests per second (`None`: no limit).
     pub fn with_rate(mut self, rate: Option<f64>) -> Self {
-        self.pacer = rate
-            .filter(|r| r.is_finite() && *r > 0.0)
-            .map(|r| Arc::new(Pacer::new(r)));
+        self.rate = rate.filter(|r| r.is_finite() && *r > 0.0);
+        self.pacer = self.rate.map(|r| Arc::new(Pacer::new(r)));
         self
+    }
+
+    /// The requests per second this target is limited to (`None`: no limit).
+    pub fn rate(&self) -> Option<f64> {
+        self.rate
     }
 
     /// Whether the endpoint's host is on this machine (no default rate limit then).

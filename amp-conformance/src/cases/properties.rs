@@ -124,7 +124,14 @@ fn invalid_case(request: InvalidRequest) -> Case {
             status,
         },
         origin: Origin::Stateful,
-        admin_notes_under_test: true,
+        // The marker goes into every request that does not send the field itself: a lenient
+        // server may accept an invalid create, and its report must be findable.
+        admin_notes_under_test: amp_contract::create::admin_notes_name().is_some_and(|notes| {
+            request
+                .form
+                .iter()
+                .any(|(k, _)| k.starts_with(notes.as_bytes()))
+        }),
     }
 }
 

@@ -27,6 +27,9 @@ pub fn render(report: &RunReport, verbose: bool) -> String {
         report.seed,
         report.run_id
     );
+    if let Some(warning) = report.read_only_warning() {
+        let _ = writeln!(out, "> **{}**\n", cell(&warning));
+    }
     let _ = writeln!(out, "| class | checks |\n|---|---|");
     for (class, n) in report.counts() {
         let _ = writeln!(out, "| {class} | {n} |");

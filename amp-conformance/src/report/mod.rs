@@ -95,13 +95,90 @@ pub struct RunReport {
     /// `--known-failures` entries that matched no FAIL or NON-STRICT check, so that stale ones
     /// can be removed.
     pub unmatched_known_failures: Vec<String>,
+    /// What the run was allowed to send, so that `replay` judges under the same services and
+    /// refuses to confirm under others.
+    pub context: RunContext,
+    /// Successes seen in a read-only run (CONTRACT.md §6: a read-only run creates nothing):
+    /// said first, with the run id to purge by, and the run fails.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read_only_creates: Vec<ReadOnlyCreate>,
     /// Whether the run passed.
     pub passed: bool,
     /// Seconds the run took.
     pub seconds: f64,
 }
 
+/// The safety context of a run (CONTRACT.md §6), as the JSON report records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RunContext {
+    /// The embedded reference server rather than a `--target`.
+    pub embedded: bool,
+    /// `--service` ids with their dedicated IP (`none` without one), in the order given.
+    pub services: Vec<String>,
+    /// `--missing-service-id`.
+    pub missing_service: Option<u32>,
+    /// `--allow-writes`.
+    pub allow_writes: bool,
+    /// `--allow-suspend`.
+    pub allow_suspend: bool,
+    /// `--profile`.
+    pub profile: String,
+}
+
+impl RunContext {
+    /// The flags that give a run this context, as a user types them.
+    pub fn flags(&self) -> String {
+        let mut flags: Vec<String> = self
+            .services
+            .iter()
+            .map(|s| format!("--service {s}"))
+            .collect();
+        flags.extend(
+            self.missing_service
+                .map(|m| format!("--missing-service-id {m}")),
+        );
+        if self.allow_writes {
+            flags.push("--allow-writes".to_owned());
+        }
+        if self.allow_suspend {
+            flags.push("--allow-suspend".to_owned());
+        }
+        flags.push(format!("--profile {}", self.profile));
+        flags.join(" ")
+    }
+}
+
+/// A report created by a run that was not allowed to create any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadOnlyCreate {
+    /// The check whose request was accepted.
+    pub check: String,
+    /// The `report_id` the target answered.
+    pub report_id: u64,
+}
+
 impl RunReport {
+    /// The warning a read-only run that created reports leads with: what to purge and how.
+    pub fn read_only_warning(&self) -> Option<String> {
+        let first = self.read_only_creates.first()?;
+        let ids: Vec<String> = self
+            .read_only_creates
+            .iter()
+            .map(|c| c.report_id.to_string())
+            .collect();
+        Some(format!(
+            "THIS READ-ONLY RUN CREATED {} REPORT(S) (report id {}; first by {}): the target \
+             accepted as a create a request that names no service the run may touch. Purge \
+             them: search admin_notes for `amp-conformance run {}` (and the request header \
+             x-amp-conformance for run={}). CONTRACT.md §6; the run fails.",
+            self.read_only_creates.len(),
+            ids.join(", "),
+            first.check,
+            self.run_id,
+            self.run_id
+        ))
+    }
+
     /// Counts by class, in class order.
     pub fn counts(&self) -> BTreeMap<Class, usize> {
         let mut counts = BTreeMap::new();
@@ -137,7 +214,8 @@ impl RunReport {
         self.passed = !self.checks.iter().any(|c| c.fails(self.strict))
             && !snapshots_differ
             && self.stopped.is_none()
-            && self.interrupted.is_none();
+            && self.interrupted.is_none()
+            && self.read_only_creates.is_empty();
     }
 }
 

@@ -49,6 +49,10 @@ pub fn write(
     color: bool,
     verbose: bool,
 ) -> std::io::Result<()> {
+    let warning = report.read_only_warning();
+    if let Some(warning) = &warning {
+        writeln!(out, "{:<10} {warning}\n", paint(Class::Fail, color))?;
+    }
     if verbose {
         write_checks(report, out, color)?;
     }
@@ -72,7 +76,11 @@ pub fn write(
             )?;
         }
     }
-    write_summary(report, out, color)
+    write_summary(report, out, color)?;
+    if let Some(warning) = &warning {
+        writeln!(out, "{:<10} {warning}", paint(Class::Fail, color))?;
+    }
+    Ok(())
 }
 
 fn write_finding(finding: &Finding, out: &mut impl Write, color: bool) -> std::io::Result<()> {

@@ -94,9 +94,15 @@ fn services_env() -> String {
 
 impl PhpServer {
     fn start(bug: &str) -> Self {
+        Self::start_script("page_server.php", bug, &[("AMP_PHP_BUG", bug)])
+    }
+
+    /// Starts `tests/php/{script}` with the key, the services, a fresh database and `env`;
+    /// `label` names its database file.
+    fn start_script(script: &str, label: &str, env: &[(&str, &str)]) -> Self {
         let mut last = String::new();
         for _ in 0..5 {
-            match Self::try_start(bug, free_port()) {
+            match Self::try_start(script, label, env, free_port()) {
                 Ok(server) => return server,
                 Err(StartError::PortTaken) => last = "the port was taken".to_owned(),
                 Err(StartError::Failed(why)) => panic!("php -S did not start: {why}"),
@@ -105,16 +111,23 @@ impl PhpServer {
         panic!("php -S did not start after 5 ports: {last}");
     }
 
-    fn try_start(bug: &str, port: u16) -> Result<Self, StartError> {
+    fn try_start(
+        script: &str,
+        label: &str,
+        env: &[(&str, &str)],
+        port: u16,
+    ) -> Result<Self, StartError> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let db = std::env::temp_dir().join(format!(
             "amp-php-{}-{port}-{nanos}-{}.sqlite",
             std::process::id(),
-            if bug.is_empty() { "default" } else { bug }
+            if label.is_empty() { "default" } else { label }
         ));
-        let router = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/php/page_server.php");
+        let router = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/php")
+            .join(script);
         let mut child = Command::new("php")
             .arg("-S")
             .arg(format!("127.0.0.1:{port}"))
@@ -124,7 +137,7 @@ impl PhpServer {
             .env("AMP_PHP_KEY", KEY)
             .env("AMP_PHP_SERVICES", services_env())
             .env("AMP_PHP_DB", &db)
-            .env("AMP_PHP_BUG", bug)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -396,4 +409,5 @@ fn matching(report: &RunReport, keep: impl Fn(&CheckResult) -> bool) -> Vec<&Che
     report.checks.iter().filter(|c| keep(c)).collect()
 }
 
+mod lenient;
 mod verdicts;

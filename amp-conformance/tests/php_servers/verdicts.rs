@@ -13,7 +13,7 @@ async fn harness_port_clash_and_answers() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     assert!(matches!(
-        PhpServer::try_start("", port),
+        PhpServer::try_start("page_server.php", "", &[("AMP_PHP_BUG", "")], port),
         Err(StartError::PortTaken)
     ));
     drop(taken);

@@ -48,6 +48,8 @@ fn report(checks: Vec<CheckResult>) -> RunReport {
         outage: false,
         interrupted: None,
         unmatched_known_failures: Vec::new(),
+        context: Default::default(),
+        read_only_creates: Vec::new(),
         passed: false,
         seconds: 0.0,
     }

@@ -1,0 +1,230 @@
+//! One setup for every command that sends (`run`, `diff`, `replay`): the key, the run id, the
+//! embedded reference servers, each side's [`Target`] with its pacing, the observer and the
+//! plan's safety context. A safety default (the rate limit, the key's source, the services the
+//! run may name) lives here once, so no command can be set up without it (CONTRACT.md §6).
+
+use amp_contract::envelope::ApiIds;
+
+use crate::config::RunConfig;
+use crate::observer::Observer;
+use crate::plan::{PlanContext, plan_context};
+use crate::runner::{DEFAULT_RATE, RunError, random_token};
+use crate::server::{self, Registry, RunningServer, ServerConfig};
+use crate::target::{Secret, Target};
+
+/// What a command sends to: the embedded reference server or an endpoint URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// The embedded reference server (`reference` in `diff`, no `--target` in `run`).
+    Reference,
+    /// An endpoint URL.
+    Url(String),
+}
+
+impl Side {
+    /// `reference` names the embedded server; anything else is a URL.
+    pub fn parse(text: &str) -> Self {
+        if text == "reference" {
+            Self::Reference
+        } else {
+            Self::Url(text.to_owned())
+        }
+    }
+
+    /// The side a run's config names: its `--target`, or the embedded server.
+    pub fn of(config: &RunConfig) -> Self {
+        config
+            .target
+            .as_ref()
+            .map_or(Self::Reference, |t| Self::Url(t.clone()))
+    }
+}
+
+/// The requests per second for a side: `--rate` when given, otherwise [`DEFAULT_RATE`] for an
+/// endpoint that is not on this machine, and no limit for the embedded server, an in-process
+/// service or loopback (CONTRACT.md §6).
+///
+/// ```
+/// use amp_conformance::session::{Side, pacing};
+/// let remote = Side::Url("https://whmcs.example/api.php".into());
+/// assert_eq!(pacing(None, &remote, false), Some(5.0));
+/// assert_eq!(pacing(Some(20.0), &remote, false), Some(20.0));
+/// assert_eq!(pacing(None, &Side::Url("http://127.0.0.1:8080/api.php".into()), false), None);
+/// assert_eq!(pacing(None, &Side::Reference, false), None);
+/// ```
+pub fn pacing(rate: Option<f64>, side: &Side, in_process: bool) -> Option<f64> {
+    rate.or_else(|| match side {
+        Side::Url(url) if !in_process && !Target::is_loopback(url) => Some(DEFAULT_RATE),
+        _ => None,
+    })
+}
+
+/// A command's setup, opened once and shared by its stages.
+pub struct Session {
+    /// The `API_ID` every side is sent.
+    pub(crate) key: Secret,
+    /// The run id of the purge marker.
+    pub(crate) run_id: String,
+    /// The seed of the property cases.
+    pub(crate) seed: u64,
+    /// Every side is the embedded reference server (then everything may be sent).
+    pub(crate) embedded: bool,
+    /// The planner's safety context: services, missing id, permissions, marker.
+    pub(crate) cx: PlanContext,
+    /// One target per side, in the order given, each paced by [`pacing`].
+    pub(crate) targets: Vec<Target>,
+    /// The observer of stored reports (the embedded server's own when it is the only side).
+    pub(crate) observer: Option<Observer>,
+    servers: Vec<RunningServer>,
+}
+
+impl Session {
+    /// Opens a session for `sides` under `config`: reads the key (required for an endpoint,
+    /// made up for the embedded server), starts an embedded server per `reference` side with
+    /// the registry's services (or the run's `--service` ones), and builds each side's target
+    /// with its pacing. Nothing is sent.
+    pub async fn open(config: &RunConfig, sides: &[Side]) -> Result<Self, RunError> {
+        let embedded = sides.iter().all(|s| *s == Side::Reference);
+        let key = match (&config.key, embedded) {
+            (Some(key), _) => key.clone(),
+            (None, true) => Secret::new(format!("amp-{}", random_token())),
+            (None, false) => {
+                return Err(RunError::Config(
+                    "no API_ID: set AMP_API_ID or pass --api-id-file PATH (never on the command \
+                     line)"
+                        .to_owned(),
+                ));
+            }
+        };
+        let mut services = config.services.clone();
+        let mut missing_service = config.missing_service;
+        let registry = if sides.contains(&Side::Reference) {
+            if services.is_empty() {
+                let registry =
+                    server::load_registry(None).map_err(|e| RunError::Config(e.to_string()))?;
+                services = registry.iter().collect();
+                missing_service = missing_service.or(Some(registry.missing_id()));
+                Some(registry)
+            } else {
+                Some(Registry::from_services(services.clone()))
+            }
+        } else {
+            None
+        };
+        let run_id = random_token();
+        let mut session = Self {
+            key,
+            seed: config.seed.unwrap_or_else(rand::random),
+            embedded,
+            cx: PlanContext {
+                services,
+                missing_service,
+                ..plan_context(config, embedded, &run_id)
+            },
+            run_id,
+            targets: Vec::new(),
+            observer: config.observer.clone(),
+            servers: Vec::new(),
+        };
+        for side in sides {
+            let endpoint = match (side, &registry) {
+                (Side::Url(url), _) => url.clone(),
+                (Side::Reference, Some(registry)) => {
+                    let server = server::start_local(ServerConfig::new(
+                        ApiIds::new([session.key.expose()]),
+                        registry.clone(),
+                    ))
+                    .await
+                    .map_err(|e| {
+                        RunError::Config(format!("cannot start the embedded reference server: {e}"))
+                    })?;
+                    if embedded && session.observer.is_none() {
+                        session.observer = Some(Observer::Url(server.observe_template()));
+                    }
+                    let endpoint = server.endpoint();
+                    session.servers.push(server);
+                    endpoint
+                }
+                (Side::Reference, None) => continue,
+            };
+            let in_process = config.in_process.clone();
+            let mut target = Target::new(
+                &endpoint,
+                session.key.clone(),
+                config.timeout,
+                config.max_body,
+                &session.run_id,
+            )
+            .map_err(RunError::Config)?
+            .with_rate(pacing(config.rate, side, in_process.is_some()));
+            if let Some(service) = in_process {
+                target = target.with_service(service);
+            }
+            session.targets.push(target);
+        }
+        Ok(session)
+    }
+
+    /// The targets, one per side, in the order given.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// Stops the embedded servers.
+    pub async fn close(self) {
+        for server in self.servers {
+            let _ = server.shutdown().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote() -> RunConfig {
+        RunConfig {
+            target: Some("https://whmcs.example.invalid/api.php".to_owned()),
+            key: Some(Secret::new("session-test-key")),
+            ..RunConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_against_a_remote_target_is_paced_by_default() {
+        let config = remote();
+        let session = Session::open(&config, &[Side::of(&config)]).await.unwrap();
+        assert_eq!(session.targets()[0].rate(), Some(DEFAULT_RATE));
+        session.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_diff_paces_each_remote_side_and_not_the_reference() {
+        let config = remote();
+        let sides = [
+            Side::parse("https://old.example.invalid/api.php"),
+            Side::parse("reference"),
+        ];
+        let session = Session::open(&config, &sides).await.unwrap();
+        assert_eq!(session.targets()[0].rate(), Some(DEFAULT_RATE));
+        assert_eq!(session.targets()[1].rate(), None);
+        assert!(
+            !session.embedded,
+            "a real side keeps the run's safety flags"
+        );
+        session.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_needs_the_key_from_the_environment_or_a_file() {
+        let config = RunConfig {
+            key: None,
+            ..remote()
+        };
+        let error = Session::open(&config, &[Side::of(&config)])
+            .await
+            .err()
+            .map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("AMP_API_ID")));
+    }
+}
