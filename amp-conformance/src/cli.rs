@@ -10,7 +10,7 @@ use amp_contract::envelope::DedicatedIp;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cases::fixtures::FixtureSource;
-use crate::judge::Profile;
+use crate::judge::{Class, Profile};
 use crate::report::findings::parse_known_failures;
 use crate::report::{Format, terminal};
 use crate::runner::{self, Observer, RunConfig, RunError};
@@ -403,6 +403,26 @@ async fn replay(args: ReplayArgs) -> ExitCode {
     let mut run_args = args.run;
     // A replay judges recorded findings; it neither extends nor compares a baseline.
     run_args.no_snapshots = true;
+    let config = match config_from(&run_args) {
+        Ok(config) => config,
+        Err(message) => return usage(message),
+    };
+    let planned =
+        match crate::runner::planned_context(&config, &[crate::session::Side::of(&config)]) {
+            Ok(planned) => planned,
+            Err(e) => return usage(e),
+        };
+    match crate::replay::context(&text) {
+        Some(recorded) => {
+            if let Some(why) = crate::replay::context_mismatch(&recorded, &planned) {
+                return usage(format!("cannot replay {origin}: {why}"));
+            }
+        }
+        None => eprintln!(
+            "note: {origin} records no safety context (an older report): the replay cannot \
+             check that it judges under the run's services"
+        ),
+    }
     run_with(run_args, Some(cases)).await
 }
 
@@ -468,6 +488,7 @@ async fn run_with(
         Ok(config) => config,
         Err(message) => return usage(message),
     };
+    let replaying = replay.is_some();
     config.replay = replay;
     let key = config.key.clone();
     if args.dry_run {
@@ -516,8 +537,21 @@ async fn run_with(
             return ExitCode::from(2);
         }
     }
+    let judged = report
+        .checks
+        .iter()
+        .filter(|c| c.class != Class::Skipped)
+        .count();
     if let Some(signal) = &report.interrupted {
         ExitCode::from(interrupted_status(signal))
+    } else if replaying && judged == 0 {
+        let reasons: std::collections::BTreeSet<&str> =
+            report.checks.iter().map(|c| c.reason.as_str()).collect();
+        usage(format!(
+            "the replay judged nothing: every recorded request was skipped ({}); it confirms \
+             no fix",
+            reasons.into_iter().collect::<Vec<_>>().join("; ")
+        ))
     } else if report.outage {
         ExitCode::from(3)
     } else if report.passed {

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cases::{Auth, Case, Expectation, Origin, RequestSpec, WireRequest};
+use crate::report::RunContext;
 
 /// A request as it was sent, with what it had to get (the `request` of a finding in the JSON
 /// report).
@@ -142,6 +143,8 @@ struct ReportedCheck {
 struct ReportFile {
     checks: Vec<ReportedCheck>,
     #[serde(default)]
+    context: Option<RunContext>,
+    #[serde(default)]
     findings: Vec<ReportedFinding>,
 }
 
@@ -204,6 +207,40 @@ pub fn cases(
         });
     }
     Ok(out)
+}
+
+/// The safety context the report's run was judged under (services, missing id, permissions,
+/// profile); `None` for a report that does not record it.
+pub fn context(text: &str) -> Option<RunContext> {
+    serde_json::from_str::<ReportFile>(text).ok()?.context
+}
+
+/// Why a replay under `planned` cannot confirm what the run judged under `recorded`: the
+/// requests name the run's services and expect what its services made them expect.
+pub fn context_mismatch(recorded: &RunContext, planned: &RunContext) -> Option<String> {
+    let same = recorded.services == planned.services
+        && recorded.missing_service == planned.missing_service
+        && recorded.profile == planned.profile
+        && recorded.embedded == planned.embedded;
+    (!same).then(|| {
+        format!(
+            "the run was judged {}with `{}`; this replay would judge {}with `{}`. Its requests \
+             name the run's services and expect what they made them expect: give the run's \
+             flags (a replay under other services confirms nothing)",
+            if recorded.embedded {
+                "against the embedded server "
+            } else {
+                ""
+            },
+            recorded.flags(),
+            if planned.embedded {
+                "against the embedded server "
+            } else {
+                ""
+            },
+            planned.flags()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -71,18 +71,38 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
 
 /// The safety context a run is judged under, for the report (and `replay`).
 fn run_context(config: &RunConfig, cx: &PlanContext) -> RunContext {
+    context_of(config, cx.embedded, &cx.services, cx.missing_service)
+}
+
+/// The safety context `config` gives a command against `sides` (what `replay` compares with
+/// the recorded run's before it sends anything).
+pub fn planned_context(config: &RunConfig, sides: &[Side]) -> Result<RunContext, RunError> {
+    let (services, missing, _) = crate::session::services_for(config, sides)?;
+    Ok(context_of(
+        config,
+        sides.iter().all(|s| *s == Side::Reference),
+        &services,
+        missing,
+    ))
+}
+
+fn context_of(
+    config: &RunConfig,
+    embedded: bool,
+    services: &[(u32, amp_contract::envelope::DedicatedIp)],
+    missing_service: Option<u32>,
+) -> RunContext {
     use amp_contract::envelope::DedicatedIp;
     RunContext {
-        embedded: cx.embedded,
-        services: cx
-            .services
+        embedded,
+        services: services
             .iter()
             .map(|(id, ip)| match ip {
                 DedicatedIp::Address(ip) => format!("{id}={ip}"),
                 DedicatedIp::None => format!("{id}=none"),
             })
             .collect(),
-        missing_service: cx.missing_service,
+        missing_service,
         allow_writes: config.allow_writes,
         allow_suspend: config.allow_suspend,
         profile: format!("{:?}", config.profile).to_lowercase(),

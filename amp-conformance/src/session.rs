@@ -3,7 +3,7 @@
 //! plan's safety context. A safety default (the rate limit, the key's source, the services the
 //! run may name) lives here once, so no command can be set up without it (CONTRACT.md §6).
 
-use amp_contract::envelope::ApiIds;
+use amp_contract::envelope::{ApiIds, DedicatedIp};
 
 use crate::config::RunConfig;
 use crate::observer::Observer;
@@ -59,6 +59,29 @@ pub fn pacing(rate: Option<f64>, side: &Side, in_process: bool) -> Option<f64> {
     })
 }
 
+/// The services a command may name and the id that names none: the run's `--service` and
+/// `--missing-service-id`, or, where a side is the embedded server and none are given, its
+/// registry's (with that registry, to start the server with).
+pub(crate) type Services = (Vec<(u32, DedicatedIp)>, Option<u32>, Option<Registry>);
+
+/// See [`Services`].
+pub(crate) fn services_for(config: &RunConfig, sides: &[Side]) -> Result<Services, RunError> {
+    let services = config.services.clone();
+    if !sides.contains(&Side::Reference) {
+        return Ok((services, config.missing_service, None));
+    }
+    if !services.is_empty() {
+        let registry = Registry::from_services(services.clone());
+        return Ok((services, config.missing_service, Some(registry)));
+    }
+    let registry = server::load_registry(None).map_err(|e| RunError::Config(e.to_string()))?;
+    Ok((
+        registry.iter().collect(),
+        config.missing_service.or(Some(registry.missing_id())),
+        Some(registry),
+    ))
+}
+
 /// A command's setup, opened once and shared by its stages.
 pub struct Session {
     /// The `API_ID` every side is sent.
@@ -96,21 +119,7 @@ impl Session {
                 ));
             }
         };
-        let mut services = config.services.clone();
-        let mut missing_service = config.missing_service;
-        let registry = if sides.contains(&Side::Reference) {
-            if services.is_empty() {
-                let registry =
-                    server::load_registry(None).map_err(|e| RunError::Config(e.to_string()))?;
-                services = registry.iter().collect();
-                missing_service = missing_service.or(Some(registry.missing_id()));
-                Some(registry)
-            } else {
-                Some(Registry::from_services(services.clone()))
-            }
-        } else {
-            None
-        };
+        let (services, missing_service, registry) = services_for(config, sides)?;
         let run_id = random_token();
         let mut session = Self {
             key,
