@@ -15,6 +15,7 @@ use crate::report::findings::parse_known_failures;
 use crate::report::{Format, terminal};
 use crate::runner::{self, Observer, RunConfig, RunError};
 use crate::server::ServeArgs;
+use crate::session::Side;
 use crate::snapshot::Snapshots;
 
 /// Where a `--target`'s baseline lives by default, relative to the working directory (the
@@ -426,33 +427,33 @@ async fn replay(args: ReplayArgs) -> ExitCode {
     run_with(run_args, Some(cases)).await
 }
 
-async fn diff(mut args: RunArgs) -> ExitCode {
-    use crate::diff::Side;
-    let [a, b] = match <[String; 2]>::try_from(std::mem::take(&mut args.targets)) {
-        Ok(sides) => sides,
-        Err(_) => {
-            return usage(
-                "diff needs two targets: --target URL_A --target URL_B (`reference` for the \
-                 embedded reference server)",
-            );
-        }
-    };
-    let (side_a, side_b) = (Side::parse(&a), Side::parse(&b));
-    // The checks' safety follows the sides: a real target on either side needs the flags.
-    if let Some(Side::Url(url)) = [&side_a, &side_b]
-        .into_iter()
-        .find(|s| matches!(s, Side::Url(_)))
-    {
+/// The run config and the two sides of `diff`: the safety of the checks follows the sides (a
+/// real target on either side needs the flags, and is paced as in a run).
+fn diff_setup(mut args: RunArgs) -> Result<(RunConfig, [Side; 2]), String> {
+    let [a, b] = <[String; 2]>::try_from(std::mem::take(&mut args.targets)).map_err(|_| {
+        "diff needs two targets: --target URL_A --target URL_B (`reference` for the embedded \
+         reference server)"
+            .to_owned()
+    })?;
+    let sides = [Side::parse(&a), Side::parse(&b)];
+    if let Some(Side::Url(url)) = sides.iter().find(|s| matches!(s, Side::Url(_))) {
         args.targets = vec![url.clone()];
     }
     args.no_snapshots = true;
-    let mut config = match config_from(&args) {
-        Ok(config) => config,
+    let config = config_from(&args)?;
+    Ok((config, sides))
+}
+
+async fn diff(args: RunArgs) -> ExitCode {
+    let (config, [side_a, side_b]) = match diff_setup(args) {
+        Ok(setup) => setup,
         Err(message) => return usage(message),
     };
-    if side_a == Side::Reference && side_b == Side::Reference {
-        config.target = None;
-    }
+    let name = |side: &Side| match side {
+        Side::Reference => "reference".to_owned(),
+        Side::Url(url) => url.clone(),
+    };
+    let (a, b) = (name(&side_a), name(&side_b));
     let key = config.key.clone();
     match crate::diff::diff(config, side_a, side_b).await {
         Ok(report) => {
@@ -661,5 +662,76 @@ pub fn main() -> ExitCode {
         Some(Command::Replay(args)) => runtime.block_on(replay(*args)),
         Some(Command::Diff(args)) => runtime.block_on(diff(*args)),
         None => runtime.block_on(run(cli.run)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::session::Session;
+
+    /// A host that is not this machine (TEST-NET-1: nothing is sent to it).
+    const REMOTE: &str = "http://192.0.2.1/modules/addons/abusemanagerpro/includes/api.php";
+
+    /// The config and sides each sending command gives, from its command line.
+    fn setup(argv: &[&str]) -> (RunConfig, Vec<Side>) {
+        let key = std::env::temp_dir().join(format!("amp-cli-key-{}", std::process::id()));
+        std::fs::write(&key, "cli-test-key-123").unwrap();
+        let mut full = vec!["amp-conformance"];
+        full.extend_from_slice(argv);
+        let key = key.display().to_string();
+        full.extend(["--api-id-file", &key, "--no-snapshots"]);
+        let cli = Cli::try_parse_from(full).unwrap();
+        match cli.command {
+            Some(Command::Run(args)) => {
+                let config = config_from(&args).unwrap();
+                let sides = vec![Side::of(&config)];
+                (config, sides)
+            }
+            Some(Command::Replay(args)) => {
+                let config = config_from(&args.run).unwrap();
+                let sides = vec![Side::of(&config)];
+                (config, sides)
+            }
+            Some(Command::Diff(args)) => {
+                let (config, sides) = diff_setup(*args).unwrap();
+                (config, sides.to_vec())
+            }
+            _ => panic!("not a sending command: {argv:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_command_that_sends_paces_a_target_that_is_not_on_this_machine() {
+        for argv in [
+            &["run", "--target", REMOTE][..],
+            &["replay", "report.json", "--target", REMOTE],
+            &["diff", "--target", REMOTE, "--target", "reference"],
+            &["diff", "--target", "reference", "--target", REMOTE],
+        ] {
+            let (config, sides) = setup(argv);
+            let session = Session::open(&config, &sides).await.unwrap();
+            let rates: Vec<Option<f64>> = session.targets().iter().map(|t| t.rate()).collect();
+            for (side, rate) in sides.iter().zip(&rates) {
+                let expected = matches!(side, Side::Url(_)).then_some(runner::DEFAULT_RATE);
+                assert_eq!(*rate, expected, "{argv:?}: {side:?}");
+            }
+            session.close().await;
+        }
+        // `--rate` overrides the default on every side, the loopback one included.
+        let (config, sides) = setup(&[
+            "diff",
+            "--target",
+            REMOTE,
+            "--target",
+            "reference",
+            "--rate",
+            "2",
+        ]);
+        let session = Session::open(&config, &sides).await.unwrap();
+        assert_eq!(session.targets()[0].rate(), Some(2.0));
+        session.close().await;
     }
 }
