@@ -555,6 +555,8 @@ async fn run_with(
         ))
     } else if report.outage {
         ExitCode::from(3)
+    } else if report.misconfigured {
+        ExitCode::from(2)
     } else if report.passed {
         ExitCode::SUCCESS
     } else {

@@ -16,10 +16,10 @@ use crate::plan::{Batch, PlanContext, prepare};
 use crate::report::checks::{finish, redact, skipped_result};
 use crate::report::diagnose::Diagnostics;
 use crate::report::{CheckResult, ReadOnlyCreate, RunContext, RunReport};
-use crate::send::Sender;
+use crate::send::{Sender, StopCause};
 use crate::server;
 use crate::session::{Session, Side};
-use crate::shrink::shrink;
+use crate::shrink::{SHRINK_SHARE, shrink};
 use crate::snapshot::{self, SnapshotState};
 use crate::target::TransportError;
 
@@ -67,6 +67,52 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
     let mut report = result?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// What shrinking spent and spared in a run.
+#[derive(Default)]
+struct Shrinking {
+    /// Findings already shrunk once (class, rule, deviation).
+    done: std::collections::HashSet<(Class, String, String)>,
+    /// Extra requests sent.
+    sent: usize,
+    /// Failing cases not shrunk: their finding was shrunk already.
+    same_finding: usize,
+    /// Failing cases not shrunk: a run-level cause explains the failures.
+    run_level: usize,
+    /// Failing cases not shrunk: the cap was reached.
+    over_cap: usize,
+}
+
+impl Shrinking {
+    fn note(&self, own: usize) -> Option<String> {
+        let spared = self.same_finding + self.run_level + self.over_cap;
+        (self.sent > 0 || spared > 0).then(|| {
+            format!(
+                "shrinking sent {} extra requests for {} findings (at most 1/{SHRINK_SHARE} of the \
+                 run's {own} requests); not shrunk: {} failing cases of a finding already shrunk, \
+                 {} explained by a run-level cause, {} over the cap",
+                self.sent,
+                self.done.len(),
+                self.same_finding,
+                self.run_level,
+                self.over_cap
+            )
+        })
+    }
+}
+
+/// The finding a failing check belongs to: class, rule and normalised deviation, as the report
+/// groups them.
+fn finding_key(
+    ready: &crate::plan::Ready,
+    verdict: &judge::Verdict,
+    target: &crate::target::Target,
+    answer: Option<&crate::target::HttpAnswer>,
+) -> (Class, String, String) {
+    let result = finish(ready, verdict, target, answer);
+    let deviation = crate::report::findings::deviation(&result).slug;
+    (verdict.class, verdict.rule.clone(), deviation)
 }
 
 /// The safety context a run is judged under, for the report (and `replay`).
@@ -131,6 +177,8 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
     let mut stored: Vec<CheckResult> = Vec::new();
     let mut ids: Vec<IdSeen> = Vec::new();
     let mut read_only_creates = Vec::new();
+    let mut own_requests = 0usize;
+    let mut shrinking = Shrinking::default();
     // Batch by batch (the fixtures, then the property cases as they are generated): what a
     // batch needs is dropped once it is judged, so a deep run holds one batch at a time.
     let started = Instant::now();
@@ -153,6 +201,10 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         let mut results = skipped;
         let answers = sender.send(ready).await;
         diagnostics.observe(&answers, endpoint);
+        own_requests += answers
+            .iter()
+            .filter(|(_, _, a, _)| !matches!(a, Err(TransportError::NotSent(_))))
+            .count();
         let mut created: Vec<Created> = Vec::new();
         for (index, ready, answer, sent) in answers {
             if let Err(TransportError::NotSent(reason)) = &answer {
@@ -174,28 +226,46 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             }
             let mut ready = ready;
             // Status and media type (R-STATUS, R-BODY's 413) do not depend on the values:
-            // nothing to shrink. A run cut short sends nothing more.
+            // nothing to shrink. A run cut short sends nothing more. One shrink per finding,
+            // none while one run-level cause explains the failures, and the extra requests
+            // capped at a share of the run's own (issue 17: shrinking multiplied the traffic).
             let shrinkable = matches!(verdict.class, Class::Fail | Class::NonStrict)
                 && !verdict.status_only
                 && config.interrupt.raised().is_none()
                 && !sender.stopped();
             if let Some(tree) = trees.remove(&index).filter(|_| shrinkable) {
-                let found = shrink(
-                    tree,
-                    &ready.case,
-                    &verdict,
-                    cx,
-                    target,
-                    config.profile,
-                    seed ^ index as u64,
-                );
-                if let Some((shrunk, v, steps)) = found.await {
-                    ready = shrunk;
-                    verdict = v;
-                    verdict.reason.push_str(&format!(
-                        " (shrunk in {steps} steps; the shrunk request still breaks {} per the contract)",
-                        verdict.rule
-                    ));
+                let finding = finding_key(&ready, &verdict, target, answer.as_ref().ok());
+                if diagnostics.explains_failures() {
+                    shrinking.run_level += 1;
+                } else if shrinking.done.contains(&finding) {
+                    shrinking.same_finding += 1;
+                } else {
+                    let left = (own_requests / SHRINK_SHARE).saturating_sub(shrinking.sent);
+                    let shrunk = shrink(
+                        tree,
+                        &ready.case,
+                        &verdict,
+                        cx,
+                        target,
+                        config.profile,
+                        seed ^ index as u64,
+                        left,
+                    )
+                    .await;
+                    shrinking.sent += shrunk.sent;
+                    if left == 0 {
+                        shrinking.over_cap += 1;
+                    } else {
+                        shrinking.done.insert(finding);
+                    }
+                    if let Some((shrunk, v, steps)) = shrunk.found {
+                        ready = shrunk;
+                        verdict = v;
+                        verdict.reason.push_str(&format!(
+                            " (shrunk in {steps} steps; the shrunk request still breaks {} per the contract)",
+                            verdict.rule
+                        ));
+                    }
                 }
             }
             if let (Some(id), false) = (verdict.report_id, cx.may_write()) {
@@ -256,6 +326,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         checks.extend(stateful(config, cx, target, ids, plan.probe_budget).await);
     }
     let mut notes = diagnostics.notes(endpoint);
+    notes.extend(shrinking.note(own_requests));
     notes.extend(snapshot_notes);
     notes.extend(out_of_time);
     notes.extend(stop.as_ref().map(|s| s.reason.clone()));
@@ -287,7 +358,10 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             .snapshots
             .as_ref()
             .map(|s| s.dir().display().to_string()),
-        outage: stop.as_ref().is_some_and(|s| s.outage),
+        outage: stop.as_ref().is_some_and(|s| s.cause == StopCause::Outage),
+        misconfigured: stop
+            .as_ref()
+            .is_some_and(|s| s.cause == StopCause::Configuration),
         stopped: stop.map(|s| s.reason),
         interrupted: interrupted.map(str::to_owned),
         unmatched_known_failures: Vec::new(),

@@ -76,8 +76,82 @@ pub const INTERRUPT_GRACE: Duration = Duration::from_millis(800);
 pub(crate) struct Stop {
     /// What happened, for the report.
     pub(crate) reason: String,
-    /// The target stopped answering at all (exit code 3), rather than answering wrongly.
-    pub(crate) outage: bool,
+    /// What the exit code tells CI (CONTRACT.md §4).
+    pub(crate) cause: StopCause,
+}
+
+/// What stopped a run, as CONTRACT.md §4's exit codes tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopCause {
+    /// The target answers, but broken (exit code 1).
+    Broken,
+    /// The target could not be reached, stopped answering, or its front answers only gateway
+    /// errors (exit code 3).
+    Outage,
+    /// The run cannot reach the API because of what it was told: redirects, a 404 for the
+    /// path, a certificate that does not verify (exit code 2).
+    Configuration,
+}
+
+/// How many first answers decide that one cause explains them all.
+const FIRST_ANSWERS: usize = 5;
+
+/// What one answer says about the whole run, when it is the same for the first ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Early {
+    /// HTTP 3xx: the kit does not follow redirects (a wrong scheme or host).
+    Redirect,
+    /// HTTP 404: a wrong path.
+    NotFound,
+    /// HTTP 502, 503, 504: the front's application is down.
+    Gateway,
+    /// A certificate that does not verify.
+    Certificate,
+    /// Anything else: no run-level cause.
+    Other,
+}
+
+impl Early {
+    fn of(answer: &Result<HttpAnswer, TransportError>) -> Self {
+        match answer {
+            Ok(a) if (300..400).contains(&a.status) => Self::Redirect,
+            Ok(a) if a.status == 404 => Self::NotFound,
+            Ok(a) if matches!(a.status, 502..=504) => Self::Gateway,
+            Err(TransportError::Certificate(_)) => Self::Certificate,
+            _ => Self::Other,
+        }
+    }
+
+    fn stop(self, example: &str) -> Option<Stop> {
+        let (what, cause) = match self {
+            Self::Redirect => (
+                "a redirect: the kit does not follow them (a redirected POST loses its body). \
+                 Pass the final URL as --target (often https:// instead of http://)",
+                StopCause::Configuration,
+            ),
+            Self::NotFound => (
+                "HTTP 404: the path of --target is not the API's",
+                StopCause::Configuration,
+            ),
+            Self::Gateway => (
+                "a gateway error from the front (HTTP 502, 503 or 504): the application behind \
+                 it is down or unreachable; an outage, try again once it is up",
+                StopCause::Outage,
+            ),
+            Self::Certificate => (
+                "a certificate that does not verify",
+                StopCause::Configuration,
+            ),
+            Self::Other => return None,
+        };
+        Some(Stop {
+            reason: format!(
+                "stopped after the first {FIRST_ANSWERS} answers: every one was {what} (first: \
+                 {example})"
+            ),
+            cause,
+        })
+    }
 }
 
 /// Sends the planned cases batch after batch, at most `concurrency` at once, keeping what
@@ -103,6 +177,12 @@ struct Breaker {
     last_error: Option<String>,
     /// Whether each of the last errors was an outage.
     recent_outages: std::collections::VecDeque<bool>,
+    /// What the first answers said, until [`FIRST_ANSWERS`] of them came.
+    first: Vec<Early>,
+    /// The first answer, in a line, for the stop's reason.
+    first_example: Option<String>,
+    /// The run-level cause the first answers showed, once they all showed it.
+    early: Option<Early>,
     unsent: usize,
     sent: usize,
     through: usize,
@@ -143,9 +223,13 @@ impl<'a> Sender<'a> {
             let refused = if let Some(signal) = interrupt.raised() {
                 Some(format!("not sent: the run was interrupted ({signal})"))
             } else if self.breaker().stopped {
-                Some(format!(
-                    "not sent: the run stopped after {limit} consecutive transport errors"
-                ))
+                Some(match self.breaker().early {
+                    Some(_) => "not sent: the first answers showed one cause for the whole run"
+                        .to_owned(),
+                    None => format!(
+                        "not sent: the run stopped after {limit} consecutive transport errors"
+                    ),
+                })
             } else {
                 None
             };
@@ -181,6 +265,26 @@ impl<'a> Sender<'a> {
     fn count(&self, answer: &Result<HttpAnswer, TransportError>) {
         let limit = self.limit;
         let mut b = self.breaker();
+        if b.first.len() < FIRST_ANSWERS && !matches!(answer, Err(TransportError::NotSent(_))) {
+            let early = Early::of(answer);
+            b.first.push(early);
+            if b.first_example.is_none() {
+                b.first_example = Some(match answer {
+                    Ok(a) => match &a.location {
+                        Some(to) => format!("HTTP {} to {to}", a.status),
+                        None => format!("HTTP {}", a.status),
+                    },
+                    Err(e) => e.to_string(),
+                });
+            }
+            if b.first.len() == FIRST_ANSWERS
+                && early != Early::Other
+                && b.first.iter().all(|e| *e == early)
+            {
+                b.early = Some(early);
+                b.stopped = true;
+            }
+        }
         match answer {
             Err(TransportError::NotSent(_)) => b.unsent += 1,
             Ok(_) => {
@@ -235,6 +339,15 @@ impl<'a> Sender<'a> {
         if !b.stopped {
             return None;
         }
+        if let Some(stop) = b
+            .early
+            .and_then(|e| e.stop(b.first_example.as_deref().unwrap_or("")))
+        {
+            return Some(Stop {
+                reason: format!("{}; {} cases were not sent", stop.reason, b.unsent),
+                ..stop
+            });
+        }
         let outage = b.recent_outages.iter().all(|&o| o);
         let what = if outage {
             "the target stopped answering"
@@ -249,7 +362,11 @@ impl<'a> Sender<'a> {
                 b.last_error.as_deref().unwrap_or(""),
                 b.unsent
             ),
-            outage,
+            cause: if outage {
+                StopCause::Outage
+            } else {
+                StopCause::Broken
+            },
         })
     }
 }

@@ -71,6 +71,13 @@ pub enum TransportError {
         /// What the client said.
         detail: String,
     },
+    /// The server's certificate does not verify against the trusted roots: a configuration
+    /// matter (exit code 2), not an outage, since retrying changes nothing.
+    #[error(
+        "the server's certificate does not verify ({0}): if it is signed by a private CA, name \
+         that CA's certificate with SSL_CERT_FILE=/path/ca.pem (or SSL_CERT_DIR)"
+    )]
+    Certificate(String),
     /// No complete answer within the timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),

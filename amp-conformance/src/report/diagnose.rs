@@ -21,6 +21,10 @@ pub(crate) struct Diagnostics {
     /// The first redirect: its status and where it points.
     redirect: Option<(u16, String)>,
     not_found: usize,
+    /// HTTP 502, 503 and 504: a front whose application behind it is down.
+    gateway: usize,
+    /// Answers that are no AMP answer at all (not JSON, a byte-order mark, a page).
+    not_amp: usize,
     connect: BTreeSet<String>,
 }
 
@@ -90,6 +94,24 @@ impl Diagnostics {
         if answer.status == 404 {
             self.not_found += 1;
         }
+        if matches!(answer.status, 502..=504) {
+            self.gateway += 1;
+        }
+        if judge::parse_answer(&answer.body).is_err() {
+            self.not_amp += 1;
+        }
+    }
+
+    /// Whether one run-level cause explains the failures seen so far (every authenticated
+    /// answer AMP001, most answers redirects, 404s, gateway errors or not AMP answers at all):
+    /// then a failing case says nothing of its values, and shrinking it only adds traffic.
+    pub(crate) fn explains_failures(&self) -> bool {
+        let most = |n: usize| self.answered >= 3 && n * 2 >= self.answered;
+        (self.authenticated >= 3 && self.authenticated_amp001 == self.authenticated)
+            || most(self.redirects)
+            || most(self.not_found)
+            || most(self.gateway)
+            || most(self.not_amp)
     }
 
     /// The notes, each said once.

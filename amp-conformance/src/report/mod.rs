@@ -90,6 +90,9 @@ pub struct RunReport {
     /// The run stopped because the target stopped answering at all (exit code 3); a target
     /// that answers broken is a failing run (exit code 1).
     pub outage: bool,
+    /// The run could not reach the API because of its configuration: its first answers were
+    /// all redirects, 404s or certificate failures (exit code 2).
+    pub misconfigured: bool,
     /// The signal that interrupted the run (the report is then incomplete).
     pub interrupted: Option<String>,
     /// `--known-failures` entries that matched no FAIL or NON-STRICT check, so that stale ones

@@ -413,10 +413,19 @@ impl Client {
                 Host::Name(name) => rustls::pki_types::ServerName::try_from(name.clone())
                     .map_err(|e| failed("TLS handshake", e.to_string()))?,
             };
-            let tls = connector
-                .connect(name, tcp)
-                .await
-                .map_err(|e| failed("TLS handshake", e.to_string()))?;
+            let tls = connector.connect(name, tcp).await.map_err(|e| {
+                // A certificate that does not verify is told apart (a typed rustls error
+                // inside the io::Error): it is the user's configuration, not an outage.
+                match e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                {
+                    Some(rustls::Error::InvalidCertificate(why)) => {
+                        TransportError::Certificate(format!("{why:?}"))
+                    }
+                    _ => failed("TLS handshake", e.to_string()),
+                }
+            })?;
             Stream::Tls(Box::new(tls))
         } else {
             Stream::Plain(tcp)

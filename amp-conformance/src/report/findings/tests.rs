@@ -46,6 +46,7 @@ fn report(checks: Vec<CheckResult>) -> RunReport {
         snapshot_dir: None,
         stopped: None,
         outage: false,
+        misconfigured: false,
         interrupted: None,
         unmatched_known_failures: Vec::new(),
         context: Default::default(),
