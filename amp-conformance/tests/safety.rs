@@ -488,3 +488,85 @@ async fn snapshots_recorded_then_matched_then_changed_then_accepted() {
     assert!(recorded[0].exists());
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// How a hostile front spoils every answer of a correct server.
+#[derive(Clone, Copy)]
+enum Spoil {
+    /// None: the passing run to compare with.
+    Nothing,
+    /// A proxy drops the `API_ID` header: AMP001 to everything.
+    DropsHeader,
+    /// PHP that prints a byte-order mark before every answer: nothing parses as JSON.
+    ByteOrderMark,
+    /// AMP002 wherever AMP003 is due: a value-level bug that fails every invalid generated
+    /// case, for the one-shrink-per-finding rule.
+    Amp002ForAmp003,
+}
+
+/// Requests a read-only-free run (the embedded server's permissions) sends to a correct server
+/// spoiled by `spoil`.
+async fn requests_through(spoil: Spoil) -> (usize, Vec<String>) {
+    let ids = Arc::new(AtomicU64::new(0));
+    let server = spawn(move |stream: TcpStream, request: RawRequest| {
+        let ids = Arc::clone(&ids);
+        async move {
+            let (status, body, _) = raw::amp_answer(&request, KEY, &ids);
+            let body = match spoil {
+                Spoil::Nothing => body,
+                Spoil::DropsHeader => {
+                    raw::amp_error(amp_contract::ErrorCode::Unauthorized, "Unauthorized.")
+                }
+                Spoil::ByteOrderMark => format!("\u{feff}{body}"),
+                Spoil::Amp002ForAmp003 if body.contains("AMP003") => {
+                    raw::amp_error(amp_contract::ErrorCode::InvalidAction, "Invalid request.")
+                }
+                Spoil::Amp002ForAmp003 => body,
+            };
+            let status = if status == 413 {
+                "413 Too Large"
+            } else {
+                "200 OK"
+            };
+            let answer = response(
+                status,
+                &[("Content-Type", "application/json")],
+                body.as_bytes(),
+            );
+            reply(stream, answer).await
+        }
+    })
+    .await;
+    let mut config = raw::config(&server.endpoint(), KEY);
+    config.cases = 200;
+    config.allow_writes = true;
+    config.max_writes = Some(25);
+    let report = run(config).await.unwrap();
+    (server.count(), report.notes)
+}
+
+/// Issue 17: shrinking once per finding, never for a run-level cause, and at most a fifth of
+/// the run's own requests: against a hostile target a run stays within twice a passing run's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrinking_keeps_a_hostile_run_within_twice_a_passing_one() {
+    let (passing, _) = requests_through(Spoil::Nothing).await;
+    for (spoil, name) in [
+        (Spoil::DropsHeader, "a front that drops the header"),
+        (
+            Spoil::ByteOrderMark,
+            "a byte-order mark before every answer",
+        ),
+        (Spoil::Amp002ForAmp003, "AMP002 for every AMP003"),
+    ] {
+        let (hostile, notes) = requests_through(spoil).await;
+        eprintln!("{name}: {hostile} requests (a passing run: {passing})");
+        assert!(
+            hostile <= 2 * passing,
+            "{name}: {hostile} requests, a passing run {passing}\n{notes:#?}"
+        );
+        let said = notes.iter().find(|n| n.starts_with("shrinking sent"));
+        assert!(
+            said.is_some(),
+            "{name}: the output states the shrinking: {notes:#?}"
+        );
+    }
+}
