@@ -463,7 +463,7 @@ async fn diff(args: RunArgs) -> ExitCode {
                 None => text,
             };
             let _ = std::io::stdout().write_all(text.as_bytes());
-            if report.differences.is_empty() {
+            if report.differences.is_empty() && report.read_only_creates.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -108,12 +108,31 @@ pub struct DiffReport {
     pub skipped: usize,
     /// The differences, in case order.
     pub differences: Vec<Difference>,
+    /// Reports a side created although the diff was read-only (CONTRACT.md §6): check id,
+    /// side (`A` or `B`) and report id. Said first; the diff fails.
+    pub read_only_creates: Vec<(String, char, u64)>,
+    /// The run id to purge by.
+    pub run_id: String,
 }
 
 impl DiffReport {
     /// The report as text: one block per difference, the two answers side by side.
     pub fn render(&self, a: &str, b: &str) -> String {
         let mut out = String::new();
+        if !self.read_only_creates.is_empty() {
+            let list: Vec<String> = self
+                .read_only_creates
+                .iter()
+                .map(|(check, side, id)| format!("{side}: report {id} by {check}"))
+                .collect();
+            out.push_str(&format!(
+                "FAIL       THIS READ-ONLY DIFF CREATED {} REPORT(S) ({}). Purge them: search \
+                 admin_notes for `amp-conformance run {}`. CONTRACT.md §6.\n",
+                list.len(),
+                list.join("; "),
+                self.run_id
+            ));
+        }
         for d in &self.differences {
             out.push_str(&format!(
                 "DIFFERS    {} [{}]\n    A: {} [{}]\n    B: {} [{}]\n",
@@ -148,18 +167,21 @@ async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffRepo
         compared: 0,
         skipped: 0,
         differences: Vec::new(),
+        read_only_creates: Vec::new(),
+        run_id: session.run_id.clone(),
     };
+    let read_only = !session.cx.may_write();
     while let Some(batch) = plan.next_batch() {
         let Batch { ready, skipped, .. } = batch?;
         report.skipped += skipped.len();
-        let mut answered: Vec<(usize, Difference, bool)> =
+        let mut answered: Vec<(usize, Difference, bool, [Option<u64>; 2])> =
             futures_util::stream::iter(ready.into_iter().map(|(index, r)| {
                 let profile = config.profile;
                 async move {
                     let (answer_a, answer_b) =
                         tokio::join!(target_a.send(&r.wire), target_b.send(&r.wire));
-                    let (d, differs) = compare(&r, &answer_a, &answer_b, profile);
-                    (index, d, differs)
+                    let (d, differs, created) = compare(&r, &answer_a, &answer_b, profile);
+                    (index, d, differs, created)
                 }
             }))
             .buffer_unordered(config.concurrency.max(1))
@@ -167,9 +189,16 @@ async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffRepo
             .await;
         report.compared += answered.len();
         answered.sort_by_key(|(index, ..)| *index);
-        report
-            .differences
-            .extend(answered.into_iter().filter(|(.., d)| *d).map(|(_, d, _)| d));
+        for (_, d, differs, created) in answered {
+            for (side, id) in ['A', 'B'].into_iter().zip(created) {
+                if let (Some(id), true) = (id, read_only) {
+                    report.read_only_creates.push((d.check.clone(), side, id));
+                }
+            }
+            if differs {
+                report.differences.push(d);
+            }
+        }
     }
     Ok(report)
 }
@@ -179,7 +208,7 @@ fn compare(
     a: &Result<HttpAnswer, TransportError>,
     b: &Result<HttpAnswer, TransportError>,
     profile: judge::Profile,
-) -> (Difference, bool) {
+) -> (Difference, bool, [Option<u64>; 2]) {
     let params: &[String] = match &ready.case.expect {
         crate::cases::Expectation::Error { params, .. } => params,
         _ => &[],
@@ -196,6 +225,7 @@ fn compare(
         (false, false) => ready.case.rule().to_owned(),
     };
     let differs = oa != ob;
+    let created = [va.report_id, vb.report_id];
     (
         Difference {
             check: ready.case.id.clone(),
@@ -205,5 +235,6 @@ fn compare(
             b: ob,
         },
         differs,
+        created,
     )
 }
