@@ -593,6 +593,8 @@ fn is_json(wire: &WireRequest) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     fn post(body: &str) -> WireRequest {

@@ -189,6 +189,8 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     fn remote() -> RunConfig {

@@ -147,7 +147,7 @@ impl SelfSigned {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
-        let child = Command::new("openssl")
+        let mut child = Command::new("openssl")
             .args(["s_server", "-quiet", "-www", "-accept"])
             .arg(port.to_string())
             .arg("-cert")
@@ -166,6 +166,8 @@ impl SelfSigned {
             }
             std::thread::sleep(std::time::Duration::from_millis(25));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("openssl s_server did not start");
     }
 }
