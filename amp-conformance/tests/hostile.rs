@@ -445,21 +445,37 @@ async fn a_content_length_longer_than_the_body_is_an_error_and_stops_the_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_loop_is_not_followed_and_said_once() {
     let location = raw::API;
-    let report = garbage(
-        response("301 Moved Permanently", &[("Location", location)], b""),
-        &format!("HTTP 301 redirect to {location}"),
-    )
+    let answer = response("301 Moved Permanently", &[("Location", location)], b"");
+    let server = spawn(move |stream: TcpStream, _: RawRequest| {
+        let answer = answer.clone();
+        async move { reply(stream, answer).await }
+    })
     .await;
+    let report = run_checked(raw::config(&server.endpoint(), KEY)).await;
+    // CONTRACT.md §4: every first answer a redirect is a configuration error (exit code 2),
+    // said from the first answers, not after a hundred FAIL blocks.
+    assert!(
+        report.misconfigured && !report.passed,
+        "{:#?}",
+        report.notes
+    );
+    assert!(server.count() <= 5 + 2, "{} requests", server.count());
+    for f in fails(&report) {
+        let says = format!("HTTP 301 redirect to {location}");
+        assert!(f.actual.contains(&says), "{}: {}", f.id, f.actual);
+    }
     let notes: Vec<_> = report
         .notes
         .iter()
         .filter(|n| n.contains("redirect"))
         .collect();
-    assert_eq!(notes.len(), 1, "{:#?}", report.notes);
+    // The diagnosis (where it points, what to pass) and the stop that says why no more was sent.
+    assert_eq!(notes.len(), 2, "{:#?}", report.notes);
     assert!(
-        notes[0].contains(location) && notes[0].contains("--target"),
-        "{}",
-        notes[0]
+        notes
+            .iter()
+            .all(|n| n.contains(location) && n.contains("--target")),
+        "{notes:#?}"
     );
 }
 
