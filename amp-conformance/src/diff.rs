@@ -6,19 +6,18 @@
 
 use std::fmt;
 
-use futures_util::StreamExt;
-
 use crate::config::RunConfig;
 use crate::judge::{self, Answer, Class};
 use crate::plan::{Batch, Ready, prepare};
 use crate::runner::RunError;
+use crate::send::{Sender, StopCause};
 use crate::session::Session;
 use crate::target::{HttpAnswer, TransportError};
 
 pub use crate::session::Side;
 
 /// What one answer comes to, for comparison: the parts an implementation must agree on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Outcome {
     /// `success`, `AMP003 naming category, service_ip`, or what came instead of JSON.
     pub answer: String,
@@ -84,7 +83,7 @@ pub fn outcome(answer: &Result<HttpAnswer, TransportError>, params: &[String]) -
 }
 
 /// One request the two sides answered differently.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Difference {
     /// The check.
     pub check: String,
@@ -100,7 +99,7 @@ pub struct Difference {
 }
 
 /// The result of a diff.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct DiffReport {
     /// How many requests both sides were sent.
     pub compared: usize,
@@ -113,9 +112,43 @@ pub struct DiffReport {
     pub read_only_creates: Vec<(String, char, u64)>,
     /// The run id to purge by.
     pub run_id: String,
+    /// The seed of the generated cases (`--seed` plans the same requests again).
+    pub seed: u64,
+    /// Why sending stopped before the end, if it did.
+    pub stopped: Option<String>,
+    /// The exit code the stop gives (CONTRACT.md §4): 2 configuration, 3 outage, 1 broken.
+    #[serde(skip)]
+    stop_code: Option<u8>,
+    /// The signal that interrupted the diff.
+    pub interrupted: Option<String>,
 }
 
 impl DiffReport {
+    /// The exit code (as a run's, CONTRACT.md §4): 0 no difference, 1 differences or a
+    /// success in a read-only diff, 2 a configuration the sides cannot be reached through,
+    /// 3 an outage, 130/143 interrupted.
+    pub fn exit_code(&self) -> u8 {
+        match (&self.interrupted, self.stop_code) {
+            (Some(signal), _) if signal == "SIGTERM" => 143,
+            (Some(_), _) => 130,
+            (None, Some(code)) => code,
+            (None, None) if self.differences.is_empty() && self.read_only_creates.is_empty() => 0,
+            (None, None) => 1,
+        }
+    }
+
+    /// The differences as JSON, with the two sides named.
+    pub fn to_json(&self, a: &str, b: &str) -> String {
+        let value = serde_json::json!({
+            "tool": format!("amp-conformance {}", env!("CARGO_PKG_VERSION")),
+            "a": a,
+            "b": b,
+            "seed": self.seed.to_string(),
+            "diff": self,
+        });
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    }
+
     /// The report as text: one block per difference, the two answers side by side.
     pub fn render(&self, a: &str, b: &str) -> String {
         let mut out = String::new();
@@ -139,8 +172,18 @@ impl DiffReport {
                 d.check, d.rule, d.a, d.classes.0, d.b, d.classes.1
             ));
         }
+        if let Some(stopped) = &self.stopped {
+            out.push_str(&format!("STOPPED    {stopped}\n"));
+        }
+        if let Some(signal) = &self.interrupted {
+            out.push_str(&format!(
+                "INTERRUPTED by {signal}: the listing covers what both sides answered before\n"
+            ));
+        }
         out.push_str(&format!(
-            "A: {a}\nB: {b}\n{} requests compared, {} not sent, {} differ\n",
+            "A: {a}\nB: {b}\nseed {}, run {}: {} requests compared, {} not sent, {} differ\n",
+            self.seed,
+            self.run_id,
             self.compared,
             self.skipped,
             self.differences.len()
@@ -163,33 +206,51 @@ async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffRepo
         return Err(RunError::Config("a diff needs two targets".to_owned()));
     };
     let mut plan = prepare(config, &session.cx, session.key.expose(), session.seed)?;
+    // One sender per side, as a run has: the breaker, the interrupt, and progress (shown once).
+    let quiet = RunConfig {
+        progress: false,
+        ..config.clone()
+    };
+    let (sender_a, sender_b) = (
+        Sender::new(target_a, config, plan.total),
+        Sender::new(target_b, &quiet, plan.total),
+    );
     let mut report = DiffReport {
         compared: 0,
         skipped: 0,
         differences: Vec::new(),
         read_only_creates: Vec::new(),
         run_id: session.run_id.clone(),
+        seed: session.seed,
+        stopped: None,
+        stop_code: None,
+        interrupted: None,
     };
     let read_only = !session.cx.may_write();
     while let Some(batch) = plan.next_batch() {
         let Batch { ready, skipped, .. } = batch?;
         report.skipped += skipped.len();
-        let mut answered: Vec<(usize, Difference, bool, [Option<u64>; 2])> =
-            futures_util::stream::iter(ready.into_iter().map(|(index, r)| {
-                let profile = config.profile;
-                async move {
-                    let (answer_a, answer_b) =
-                        tokio::join!(target_a.send(&r.wire), target_b.send(&r.wire));
-                    let (d, differs, created) = compare(&r, &answer_a, &answer_b, profile);
-                    (index, d, differs, created)
-                }
-            }))
-            .buffer_unordered(config.concurrency.max(1))
-            .collect()
-            .await;
-        report.compared += answered.len();
+        let (answers_a, answers_b) =
+            tokio::join!(sender_a.send(ready.clone()), sender_b.send(ready));
+        let mut by_index: std::collections::HashMap<usize, _> = answers_b
+            .into_iter()
+            .map(|(index, _, answer, _)| (index, answer))
+            .collect();
+        let mut answered: Vec<_> = answers_a
+            .into_iter()
+            .filter_map(|(index, r, a, _)| by_index.remove(&index).map(|b| (index, r, a, b)))
+            .collect();
         answered.sort_by_key(|(index, ..)| *index);
-        for (_, d, differs, created) in answered {
+        for (_, r, answer_a, answer_b) in answered {
+            let not_sent = |a: &Result<HttpAnswer, TransportError>| {
+                matches!(a, Err(TransportError::NotSent(_)))
+            };
+            if not_sent(&answer_a) || not_sent(&answer_b) {
+                report.skipped += 1;
+                continue;
+            }
+            report.compared += 1;
+            let (d, differs, created) = compare(&r, &answer_a, &answer_b, config.profile);
             for (side, id) in ['A', 'B'].into_iter().zip(created) {
                 if let (Some(id), true) = (id, read_only) {
                     report.read_only_creates.push((d.check.clone(), side, id));
@@ -200,6 +261,23 @@ async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffRepo
             }
         }
     }
+    for (name, sender) in [("A", &sender_a), ("B", &sender_b)] {
+        if let Some(why) = sender.unreachable() {
+            return Err(RunError::Unreachable(format!(
+                "side {name}: {}",
+                session.key.redact(&why)
+            )));
+        }
+        if let (Some(stop), None) = (sender.finish(), &report.stopped) {
+            report.stop_code = Some(match stop.cause {
+                StopCause::Broken => 1,
+                StopCause::Configuration => 2,
+                StopCause::Outage => 3,
+            });
+            report.stopped = Some(format!("side {name}: {}", stop.reason));
+        }
+    }
+    report.interrupted = config.interrupt.raised().map(str::to_owned);
     Ok(report)
 }
 
