@@ -550,7 +550,7 @@ pub(crate) fn plan_context(config: &RunConfig, embedded: bool, run_id: &str) -> 
 
 /// The plan of a run as curl commands (`--dry-run`): nothing is sent, no server is started.
 pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
-    let seed = config.seed.unwrap_or_else(rand::random);
+    let seed = config.seed.unwrap_or_else(crate::session::random_seed);
     let run_id = random_token();
     let endpoint = match &config.target {
         Some(target) => target.clone(),

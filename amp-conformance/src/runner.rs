@@ -198,6 +198,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             skipped,
             mut trees,
         } = batch?;
+        sender.skipped(skipped.len());
         let mut results = skipped;
         let answers = sender.send(ready).await;
         diagnostics.observe(&answers, endpoint);
@@ -305,6 +306,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
     let interrupted = config.interrupt.raised();
     // A run cut short sends nothing more: no stateful probes.
     let cut_short = stop.is_some() || interrupted.is_some();
+    let cases = checks.len();
     checks.extend(stored);
     // The baseline of a real target remembers its ids across runs (the embedded server is a
     // new server every run).
@@ -366,6 +368,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         interrupted: interrupted.map(str::to_owned),
         unmatched_known_failures: Vec::new(),
         context: run_context(config, cx),
+        cases,
         read_only_creates,
         passed: false,
         seconds: 0.0,

@@ -318,6 +318,14 @@ impl<'a> Sender<'a> {
         }
     }
 
+    /// Counts cases that were planned but not sent (skipped), so that progress counts every
+    /// case of the run, as the summary does.
+    pub(crate) fn skipped(&self, cases: usize) {
+        for _ in 0..cases {
+            self.progress.tick("");
+        }
+    }
+
     /// Whether the breaker has stopped sending.
     pub(crate) fn stopped(&self) -> bool {
         self.breaker().stopped
@@ -424,7 +432,7 @@ impl Progress {
                 *last = (now, tenth);
                 let rate = n as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
                 eprintln!(
-                    "progress: {}% ({n}/{} checks, {rate:.0}/s)",
+                    "progress: {}% ({n}/{} cases, {rate:.0}/s)",
                     n * 100 / self.total.max(1),
                     self.total
                 );

@@ -82,6 +82,11 @@ pub(crate) fn services_for(config: &RunConfig, sides: &[Side]) -> Result<Service
     ))
 }
 
+/// A seed below 2^53, so that every JSON reader reads the report's `seed` number exactly.
+pub(crate) fn random_seed() -> u64 {
+    rand::random::<u64>() >> 11
+}
+
 /// A command's setup, opened once and shared by its stages.
 pub struct Session {
     /// The `API_ID` every side is sent.
@@ -123,7 +128,7 @@ impl Session {
         let run_id = random_token();
         let mut session = Self {
             key,
-            seed: config.seed.unwrap_or_else(rand::random),
+            seed: config.seed.unwrap_or_else(random_seed),
             embedded,
             cx: PlanContext {
                 services,

@@ -224,6 +224,22 @@ fn ci_logs_get_a_progress_line_per_tenth_not_per_check() {
         "no per-check lines: {stderr}"
     );
     assert!(stdout.contains("=> PASS"), "{stdout}");
+    // Progress and summary count the same thing: the last progress line's cases are the
+    // summary's.
+    let last = stderr
+        .lines()
+        .rfind(|l| l.starts_with("progress: "))
+        .expect("a progress line");
+    let total = last
+        .split(['(', '/'])
+        .nth(2)
+        .and_then(|t| t.split(' ').next())
+        .expect("n/total cases");
+    assert!(last.contains(&format!("({total}/{total} cases")), "{last}");
+    assert!(
+        stdout.contains(&format!("({total} cases, ")),
+        "{last}\n{stdout}"
+    );
 }
 
 /// `--known-failures FILE`: a rule id and a finding name with `#` comments; the run passes under

@@ -10,6 +10,9 @@ use super::findings::Finding;
 struct Json<'a> {
     #[serde(flatten)]
     report: &'a RunReport,
+    /// The seed as text: a JSON number above 2^53 is read as another number by `jq` and
+    /// JavaScript, and a replay with it would plan other cases.
+    seed_string: String,
     findings: Vec<Finding>,
 }
 
@@ -17,6 +20,7 @@ struct Json<'a> {
 pub fn render(report: &RunReport) -> String {
     let json = Json {
         report,
+        seed_string: report.seed.to_string(),
         findings: report.findings(),
     };
     serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

@@ -79,6 +79,9 @@ pub struct RunReport {
     pub strict: bool,
     /// Every check, in run order.
     pub checks: Vec<CheckResult>,
+    /// How many of the checks are cases (sent or skipped, as progress counts them); the rest
+    /// are stored-value and run-level checks.
+    pub cases: usize,
     /// Run-level notes (diagnostics, stopped sending, ...).
     pub notes: Vec<String>,
     /// Snapshots that are new, changed or were accepted (matched ones are not listed).

@@ -217,15 +217,20 @@ fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::
             report.summary_line(),
             report.run_id
         );
+    } else if !report.read_only_creates.is_empty() {
+        " (a read-only run created reports: see the warning above)"
     } else if report.stopped.is_some() {
         " (stopped sending)"
     } else {
         " (answers changed since the baseline)"
     };
+    // Progress counts cases; the summary says how the checks relate to them.
+    let extra = report.checks.len().saturating_sub(report.cases);
     writeln!(
         out,
-        "{} checks in {:.2}s: {} => {verdict}{why}",
+        "{} checks ({} cases, {extra} stored-value and run-level) in {:.2}s: {} => {verdict}{why}",
         report.checks.len(),
+        report.cases,
         report.seconds,
         report.summary_line()
     )?;

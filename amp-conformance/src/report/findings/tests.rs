@@ -40,6 +40,7 @@ fn report(checks: Vec<CheckResult>) -> RunReport {
         run_id: "run".to_owned(),
         profile: Profile::Reference,
         strict: true,
+        cases: checks.len(),
         checks,
         notes: Vec::new(),
         snapshots: Vec::new(),
