@@ -2,10 +2,9 @@
 //! R-BOOL's spellings, R-SERVICE-ID's canonical integers with a range, R-SERVICE-IP's
 //! addresses, the text limits of R-CATEGORY and R-TEXT, and enumeration membership.
 //!
-//! This file depends on nothing but `std`, because it is compiled twice: in `amp_contract`
-//! (the runtime parsers, the strategies and the documented layer call it) and inside the
-//! `amp-macros` derive (included by path), which checks declared defaults while compiling. A
-//! rule changed here changes in all of them.
+//! Two crates call them: `amp_contract` (the runtime parsers, the strategies and the
+//! documented layer) and the `amp-macros` derive, which checks declared defaults while
+//! compiling. A rule changed here changes in all of them.
 
 use std::net::IpAddr;
 
