@@ -53,6 +53,9 @@ pub mod stored;
 pub mod strategy;
 mod value;
 use amp_rules::value_rules;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod wire;
 
 pub use action::{Action, AssumeExists, Lookup};
 pub use amp_macros::{AmpAction, AmpEnum};
