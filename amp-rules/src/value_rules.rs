@@ -126,16 +126,17 @@ pub fn check_text(
     if s.contains('\0') {
         return Err(TextError::ContainsNul);
     }
-    if let Some(max) = max_bytes {
-        if s.len() > max {
-            return Err(TextError::TooManyBytes(max));
-        }
+    if let Some(max) = max_bytes
+        && s.len() > max
+    {
+        return Err(TextError::TooManyBytes(max));
     }
-    if let Some(max) = max_chars {
-        // A char never takes less than a byte, so short strings need no count.
-        if s.len() > max && s.chars().count() > max {
-            return Err(TextError::TooManyChars(max));
-        }
+    // A char never takes less than a byte, so short strings need no count.
+    if let Some(max) = max_chars
+        && s.len() > max
+        && s.chars().count() > max
+    {
+        return Err(TextError::TooManyChars(max));
     }
     Ok(())
 }
