@@ -3,6 +3,10 @@
 //! workspace stay the source, and this script lists them (in file-name order) as
 //! `include_str!`s in `$OUT_DIR/builtin_cases.rs`, which `src/cases/fixtures.rs` includes.
 //! Cargo reruns it when the directory changes, so a new, renamed or removed file is picked up.
+//!
+//! It reads `amp-conformance/fixtures/cases`, a symlink to the workspace's `fixtures/cases`:
+//! `cargo package` copies what the link points to, so the published crate builds from its own
+//! copy and the repository keeps one directory.
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -11,7 +15,7 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest =
         PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?);
-    let relative = manifest.join("../fixtures/cases");
+    let relative = manifest.join("fixtures/cases");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed={}", relative.display());
     let dir = relative.canonicalize().map_err(|e| {

@@ -38,7 +38,6 @@ async fn reference() -> RunningServer {
 
 fn client(endpoint: &str, key: &str) -> Client {
     Client::builder(endpoint, key)
-        .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
@@ -104,14 +103,25 @@ async fn the_request_is_http_build_query_as_a_form_with_the_api_id_header() {
     let client = client("http://127.0.0.1:9/api.php", KEY);
     let mut report = CreateAbuseReport::new(7, "High I/O");
     report.additional_info = "x&y=z 🚀".to_owned();
+    // What it sends: the exact bytes, the header spelt as the page spells it.
+    let wire = client.wire_request(&report).unwrap();
+    let expected = format!(
+        "POST /api.php HTTP/1.1\r\nHost: 127.0.0.1:9\r\nUser-Agent: amp-contract/{}\r\n\
+         Accept: */*\r\nContent-Length: {}\r\nAPI_ID: {KEY}\r\nContent-Type: {FORM_CONTENT_TYPE}\r\n\r\n{}",
+        env!("CARGO_PKG_VERSION"),
+        report.to_body().len(),
+        report.to_body()
+    );
+    assert_eq!(String::from_utf8_lossy(wire.as_bytes()), expected);
+    assert!(!format!("{wire:?}").contains(KEY), "{wire:?}");
+    // What another HTTP client would send (lower-cased by `http`, as documented).
     let request = client.build_request(&report).unwrap();
-    assert_eq!(request.method(), reqwest::Method::POST);
-    assert_eq!(request.url().as_str(), "http://127.0.0.1:9/api.php");
+    assert_eq!(request.method(), http::Method::POST);
+    assert_eq!(request.uri(), "http://127.0.0.1:9/api.php");
     assert_eq!(request.headers()[header::CONTENT_TYPE], FORM_CONTENT_TYPE);
     assert_eq!(request.headers()["api_id"], KEY);
     assert!(request.headers()["api_id"].is_sensitive());
-    let body = request.body().and_then(|b| b.as_bytes()).unwrap();
-    assert_eq!(body, report.to_body().as_bytes());
+    assert_eq!(request.body(), &report.to_body());
     assert!(!format!("{request:?}").contains(KEY), "{request:?}");
 }
 
@@ -238,7 +248,7 @@ fn the_builder_refuses_bad_settings_without_showing_the_key() {
         assert!(!shown(&err).contains(KEY));
     }
 
-    let builder = Client::builder("http://127.0.0.1:9/api.php", KEY).no_proxy();
+    let builder = Client::builder("http://127.0.0.1:9/api.php", KEY);
     assert!(!format!("{builder:?}").contains(KEY), "{builder:?}");
     let client = builder.build().unwrap();
     assert!(!format!("{client:?}").contains(KEY), "{client:?}");
@@ -462,7 +472,6 @@ async fn an_answer_over_the_cap_is_too_large_declared_or_streamed() {
     let (addr, _) = stub().await;
     for path in ["/big", "/big-chunked"] {
         let client = Client::builder(format!("http://{addr}{path}"), KEY)
-            .no_proxy()
             .max_response_bytes(1024)
             .build()
             .unwrap();
@@ -485,7 +494,6 @@ async fn a_silent_server_or_a_stalled_body_is_a_timeout() {
     let (addr, _) = stub().await;
     for path in ["/hang", "/drip"] {
         let client = Client::builder(format!("http://{addr}{path}"), KEY)
-            .no_proxy()
             .timeout(Duration::from_millis(300))
             .build()
             .unwrap();

@@ -1,8 +1,11 @@
-//! A typed HTTP client for the `create` action (feature `client`; reqwest with rustls).
+//! A typed HTTP client for the `create` action (feature `client`), over the kit's exact-wire
+//! HTTP/1.1 transport ([`crate::wire`]: tokio, rustls with the platform's trust store).
 //!
 //! The client sends exactly what PHP's `http_build_query` sends for a [`CreateAbuseReport`](crate::CreateAbuseReport)
-//! ([`Action::to_body`]) as `application/x-www-form-urlencoded`, with the `API_ID` header
-//! (D-AUTH), and decodes the answer into the typed [`ApiResponse`] shapes of D-SUCCESS and
+//! ([`Action::to_body`]) as `application/x-www-form-urlencoded`, with the header spelt
+//! `API_ID` as the page spells it (D-AUTH): a PHP server reading
+//! `getallheaders()['API_ID']` finds it, where clients that lower-case header names (reqwest,
+//! hyper: `api_id`) are missed. It decodes the answer into the typed [`ApiResponse`] shapes of D-SUCCESS and
 //! D-ERROR-SHAPE. Codes the page does not document, such as its own example's `AMP009`, are kept
 //! as [`ErrorCode::Other`].
 //!
@@ -32,21 +35,31 @@
 //! # }
 //! ```
 //!
+//! The client connects directly: proxy settings of the environment (`HTTPS_PROXY`, …) are not
+//! used. To send through your own HTTP client (a `reqwest::Client` with a proxy, say), take
+//! [`Client::build_request`] and decode the answer with [`Client::decode`]; such clients
+//! usually lower-case the header name, which PHP's `getallheaders()['API_ID']` misses.
+//!
 //! Safety: the `API_ID` is a credential. It is sent only in its header, redirects are never
 //! followed (a redirect could carry the header to another host), and it never appears in
 //! `Debug` output or error messages: text taken from a server's answer is redacted before it
 //! is stored in a [`ClientError`] or an [`Answer`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
-use reqwest::{StatusCode, Url};
+use http::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
+use http::{Method, StatusCode};
+use url::Url;
 
 use crate::action::Action;
-use crate::envelope::API_ID_HEADER;
 use crate::error::ErrorCode;
 use crate::response::ApiResponse;
+use crate::wire::{self, Destination, WireError};
+
+/// The header name as the page spells it; the wire sends it so, byte for byte.
+pub const API_ID_HEADER: &str = "API_ID";
 
 /// The content type of every request: what PHP's curl sends for a string body
 /// ([`crate::form::FORM_URLENCODED`]).
@@ -115,7 +128,6 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     max_response_bytes: usize,
     user_agent: String,
-    no_proxy: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -127,7 +139,6 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("user_agent", &self.user_agent)
-            .field("no_proxy", &self.no_proxy)
             .finish()
     }
 }
@@ -159,48 +170,33 @@ impl ClientBuilder {
         self
     }
 
-    /// Ignores the proxy settings of the environment (`HTTP_PROXY`, `HTTPS_PROXY`, …), which
-    /// are honoured by default.
-    pub fn no_proxy(mut self) -> Self {
-        self.no_proxy = true;
-        self
-    }
-
     /// Checks the settings and builds the client.
     ///
     /// Fails with [`ClientError::InvalidEndpoint`] unless the endpoint is an absolute `http` or
     /// `https` URL, with [`ClientError::InvalidApiId`] for an empty identifier or one an HTTP
-    /// header cannot carry, and with [`ClientError::Setup`] if the TLS backend cannot start.
+    /// header cannot carry. A TLS setup failure shows on the first `https` request, as a
+    /// [`ClientError::Connect`].
     pub fn build(self) -> Result<Client, ClientError> {
         let invalid = |reason: String| ClientError::InvalidEndpoint {
             endpoint: self.endpoint.clone(),
             reason,
         };
         let endpoint = Url::parse(&self.endpoint).map_err(|e| invalid(e.to_string()))?;
-        if !matches!(endpoint.scheme(), "http" | "https") {
-            return Err(invalid(format!(
-                "the scheme must be http or https, not {}",
-                endpoint.scheme()
-            )));
-        }
+        let destination = Destination::parse(endpoint.as_str()).map_err(|e| match e {
+            wire::UrlError::Invalid(why) => invalid(why),
+            wire::UrlError::Scheme(scheme) => {
+                invalid(format!("the scheme must be http or https, not {scheme}"))
+            }
+        })?;
         let user_agent =
             HeaderValue::from_str(&self.user_agent).map_err(|_| ClientError::InvalidUserAgent {
                 user_agent: self.user_agent.clone(),
             })?;
         let api_id = ApiId::new(self.api_id)?;
-        let mut http = reqwest::Client::builder()
-            // A redirect would carry the API_ID header to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout);
-        if self.no_proxy {
-            http = http.no_proxy();
-        }
-        let http = http
-            .build()
-            .map_err(|source| ClientError::Setup { source })?;
+        let wire = wire::Client::new().with_connect_timeout(self.connect_timeout);
         Ok(Client {
-            http,
+            wire: Arc::new(wire),
+            destination,
             endpoint,
             api_id,
             user_agent,
@@ -212,12 +208,13 @@ impl ClientBuilder {
 }
 
 /// A client of one AMP endpoint with one `API_ID`. Cheap to clone (the connection pool is
-/// shared).
+/// shared). Redirects are never followed: a 3xx is an answer ([`ClientError::Http`]).
 ///
 /// See the [module documentation](self) for an example.
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    wire: Arc<wire::Client>,
+    destination: Destination,
     endpoint: Url,
     api_id: ApiId,
     user_agent: HeaderValue,
@@ -276,12 +273,12 @@ pub enum ClientError {
         description: String,
     },
     /// No connection could be made (DNS, TCP or TLS).
-    #[error("cannot connect to {endpoint}: {}", root_cause(source))]
+    #[error("cannot connect to {endpoint}: {source}")]
     Connect {
         /// The endpoint.
         endpoint: String,
         /// What failed.
-        source: reqwest::Error,
+        source: WireError,
     },
     /// The connection or the whole exchange took longer than its timeout.
     #[error(
@@ -295,15 +292,15 @@ pub enum ClientError {
         /// The configured limit for connecting.
         connect_timeout: Duration,
         /// What timed out.
-        source: reqwest::Error,
+        source: WireError,
     },
     /// The exchange failed after connecting (reset connection, broken HTTP, …).
-    #[error("the request to {endpoint} failed: {}", root_cause(source))]
+    #[error("the request to {endpoint} failed: {source}")]
     Transport {
         /// The endpoint.
         endpoint: String,
         /// What failed.
-        source: reqwest::Error,
+        source: WireError,
     },
     /// An HTTP error status (not 2xx) whose body is not an AMP JSON answer: an error page of
     /// the web server or PHP, a proxy, a redirect (never followed), or a missing endpoint.
@@ -352,12 +349,6 @@ pub enum ClientError {
         /// The value as given.
         user_agent: String,
     },
-    /// The HTTP client could not be set up (TLS backend).
-    #[error("cannot set up the HTTP client: {}", root_cause(source))]
-    Setup {
-        /// What failed.
-        source: reqwest::Error,
-    },
 }
 
 impl ClientError {
@@ -379,15 +370,6 @@ impl ClientError {
     }
 }
 
-/// The innermost cause of an error chain: reqwest's own message only names the URL.
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    cause.to_string()
-}
-
 impl ClientBuilder {
     fn new(endpoint: String, api_id: String) -> Self {
         Self {
@@ -397,7 +379,6 @@ impl ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             user_agent: concat!("amp-contract/", env!("CARGO_PKG_VERSION")).to_owned(),
-            no_proxy: false,
         }
     }
 }
@@ -415,20 +396,51 @@ impl Client {
         &self.endpoint
     }
 
-    /// The HTTP request an action sends (a create, or any action the derive defines), without
-    /// sending it: `POST` to the endpoint, the body
-    /// exactly [`Action::to_body`] (what `http_build_query` produces), content type
-    /// [`FORM_CONTENT_TYPE`], and the `api_id` header (marked sensitive, so reqwest's `Debug`
-    /// hides it).
-    pub fn build_request<A: Action>(&self, report: &A) -> Result<reqwest::Request, ClientError> {
-        self.http
-            .post(self.endpoint.clone())
+    /// The exact bytes an action sends (a create, or any action the derive defines): `POST` to
+    /// the endpoint with `Host`, `User-Agent`, `Accept: */*`, `Content-Length`, then
+    /// `API_ID: <key>` and `Content-Type:` [`FORM_CONTENT_TYPE`], and the body exactly
+    /// [`Action::to_body`] (what `http_build_query` produces). Its `Debug` hides the key.
+    pub fn wire_request<A: Action>(&self, report: &A) -> Result<WireRequest, ClientError> {
+        let user_agent = self.user_agent.to_str().unwrap_or_default();
+        wire::encode(
+            Method::POST.as_str(),
+            &self.destination,
+            &[("User-Agent", user_agent), ("Accept", "*/*")],
+            &[
+                (API_ID_HEADER, self.api_id.text.as_str()),
+                ("Content-Type", FORM_CONTENT_TYPE),
+            ],
+            report.to_body().as_bytes(),
+        )
+        .map(|bytes| WireRequest {
+            bytes,
+            api_id: self.api_id.clone(),
+        })
+        .map_err(|source| self.transport(source))
+    }
+
+    /// The request an action sends, as an [`http::Request`], for sending through an HTTP
+    /// client of your own (`reqwest::Request::try_from` takes it); decode its answer with
+    /// [`Client::decode`]. The `API_ID` header is marked sensitive.
+    ///
+    /// Caveat: `http` header names are lower case, so this request carries `api_id`, and
+    /// clients built on `http` (reqwest, hyper) send it so. The page's PHP reads
+    /// `getallheaders()['API_ID']`, which misses that spelling; [`Client::send`] does not have
+    /// this problem.
+    pub fn build_request<A: Action>(
+        &self,
+        report: &A,
+    ) -> Result<http::Request<String>, ClientError> {
+        http::Request::builder()
+            .method(Method::POST)
+            .uri(self.endpoint.as_str())
             .header(API_ID_HEADER, self.api_id.header.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static(FORM_CONTENT_TYPE))
             .header(USER_AGENT, self.user_agent.clone())
             .body(report.to_body())
-            .build()
-            .map_err(|source| self.transport(source))
+            .map_err(|e| {
+                self.transport(WireError::Broken(format!("cannot build the request: {e}")))
+            })
     }
 
     /// Sends a create and returns the AMP answer, success or error alike; fails only when no
@@ -437,36 +449,33 @@ impl Client {
     /// The body decides: an AMP JSON answer is decoded whatever the HTTP status (such as the
     /// 413 of R-BODY), and the status is kept in the [`Answer`].
     pub async fn send<A: Action>(&self, report: &A) -> Result<Answer, ClientError> {
-        let request = self.build_request(report)?;
-        let mut response = self
-            .http
-            .execute(request)
+        let request = self.wire_request(report)?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let answer = self
+            .wire
+            .exchange(
+                &self.destination,
+                &request.bytes,
+                false,
+                self.max_response_bytes,
+                deadline,
+                self.timeout,
+            )
             .await
-            .map_err(|e| self.transport(e))?;
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let too_large = ClientError::TooLarge {
-            status,
-            limit: self.max_response_bytes,
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_response_bytes as u64)
-        {
-            return Err(too_large);
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
-            if body.len().saturating_add(chunk.len()) > self.max_response_bytes {
-                return Err(too_large);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        self.decode(status, content_type, &body)
+            .map_err(|e| match e {
+                WireError::TooLarge { status, limit } => ClientError::TooLarge {
+                    status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                    limit,
+                },
+                other => self.transport(other),
+            })?;
+        let status = StatusCode::from_u16(answer.status).map_err(|_| {
+            self.transport(WireError::Broken(format!(
+                "invalid status code {}",
+                answer.status
+            )))
+        })?;
+        self.decode(status, answer.content_type, &answer.body)
     }
 
     /// Sends a create: its report id on success, [`ClientError::Amp`] for an AMP error.
@@ -485,7 +494,10 @@ impl Client {
         }
     }
 
-    fn decode(
+    /// Decodes an answer the way [`Client::send`] does: an AMP JSON body whatever the status
+    /// (an echoed `API_ID` redacted), else [`ClientError::Http`] or [`ClientError::NotJson`].
+    /// For answers to [`Client::build_request`] sent by another HTTP client.
+    pub fn decode(
         &self,
         status: StatusCode,
         content_type: Option<String>,
@@ -533,19 +545,45 @@ impl Client {
         }
     }
 
-    fn transport(&self, source: reqwest::Error) -> ClientError {
+    fn transport(&self, source: WireError) -> ClientError {
         let endpoint = self.endpoint.to_string();
-        if source.is_timeout() {
-            ClientError::Timeout {
-                endpoint,
-                timeout: self.timeout,
-                connect_timeout: self.connect_timeout,
-                source,
+        match source {
+            WireError::ConnectTimeout(_) | WireError::Timeout(_) | WireError::BodyTimeout(_) => {
+                ClientError::Timeout {
+                    endpoint,
+                    timeout: self.timeout,
+                    connect_timeout: self.connect_timeout,
+                    source,
+                }
             }
-        } else if source.is_connect() {
-            ClientError::Connect { endpoint, source }
-        } else {
-            ClientError::Transport { endpoint, source }
+            WireError::Connect { .. } | WireError::Certificate(_) | WireError::PlainHttp => {
+                ClientError::Connect { endpoint, source }
+            }
+            _ => ClientError::Transport { endpoint, source },
         }
+    }
+}
+
+/// The bytes of one request, exactly as [`Client::send`] writes them; `Debug` shows them as
+/// text with the `API_ID` replaced by [`REDACTED`].
+#[derive(Clone)]
+pub struct WireRequest {
+    bytes: Vec<u8>,
+    api_id: ApiId,
+}
+
+impl WireRequest {
+    /// The bytes: request line, head, blank line and body.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for WireRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = String::from_utf8_lossy(&self.bytes);
+        f.debug_tuple("WireRequest")
+            .field(&self.api_id.redact(&text))
+            .finish()
     }
 }

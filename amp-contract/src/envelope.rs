@@ -184,6 +184,28 @@ pub fn read_params<'a>(method: &Method, headers: &HeaderMap, body: &'a [u8]) -> 
     }
 }
 
+/// Why a request's body went unread (R-BODY): a POST with a non-empty body whose content type
+/// is missing or not one of the two form types. `Some(None)` is a body without a content type,
+/// `Some(Some(type))` one of another type (its media type, or the whole value when that is not
+/// text); `None` when the body was read or there is nothing to read.
+pub fn unread_body<'h>(
+    method: &Method,
+    headers: &'h HeaderMap,
+    body: &[u8],
+) -> Option<Option<&'h str>> {
+    if method != Method::POST || body.is_empty() {
+        return None;
+    }
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Some(None);
+    };
+    let media_type = media_type(headers).unwrap_or("a value that is not text");
+    let readable = media_type.eq_ignore_ascii_case(FORM_URLENCODED)
+        || media_type.eq_ignore_ascii_case(MULTIPART_FORM_DATA);
+    // An empty header value reads like no content type at all.
+    (!readable).then_some((!value.is_empty()).then_some(media_type))
+}
+
 /// Server state that answers the lookups and resolved defaults of an action set: a fresh
 /// [`Lookup`] per request. Every [`ServiceDirectory`] is one, for `create`
 /// ([`ServiceLookup`]).
@@ -278,10 +300,12 @@ pub fn dispatch<T: ActionSet<S>, S: ?Sized>(
         _ => None,
     };
     accepted.unwrap_or_else(|| {
-        Err(Rejection::new(
-            AmpError::invalid_action(!matches!(occurrence, Occurrence::Absent), &T::names()),
-            Rule::DAction.id(),
-        ))
+        let sent = !matches!(occurrence, Occurrence::Absent);
+        let error = match unread_body(request.method, request.headers, body) {
+            Some(content_type) if !sent => AmpError::unread_body(content_type, &T::names()),
+            _ => AmpError::invalid_action(sent, &T::names()),
+        };
+        Err(Rejection::new(error, Rule::DAction.id()))
     })
 }
 

@@ -269,6 +269,28 @@ impl AmpError {
         }
     }
 
+    /// AMP002 for a POST whose body was not read because of its content type (R-BODY): none,
+    /// or one other than the two form types PHP reads into `$_POST`. The description names
+    /// the type received and what to send instead, so that a client sending JSON (Python
+    /// `requests.post(json=…)`, axios, httpie) learns why `action` went unseen.
+    pub fn unread_body(content_type: Option<&str>, known: &[&str]) -> Self {
+        let received = match content_type {
+            Some(ct) => format!("its Content-Type is {}", shorten(ct, MAX_ECHOED_TYPE)),
+            None => "it has no Content-Type".to_owned(),
+        };
+        Self {
+            code: ErrorCode::InvalidAction,
+            description: format!(
+                "Missing action: nothing was read from the request body, because {received}; \
+                 send the parameters as application/x-www-form-urlencoded (what PHP's \
+                 http_build_query and curl with a string send) or multipart/form-data (curl \
+                 with an array). action must be one of: {}.",
+                known.join(", ")
+            ),
+            params: vec![ACTION_PARAM],
+        }
+    }
+
     /// AMP003 for a body over the limit, whose parameters cannot be read (R-BODY).
     pub fn body_too_large(limit: usize) -> Self {
         Self {
@@ -278,5 +300,17 @@ impl AmpError {
             ),
             params: Vec::new(),
         }
+    }
+}
+
+/// Longest content type echoed in a description, in characters: the header is the client's
+/// text, and a description is not the place to repeat a long one.
+const MAX_ECHOED_TYPE: usize = 100;
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }

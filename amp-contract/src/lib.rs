@@ -22,12 +22,16 @@
 //! assert_eq!(err.params, ["service_id", "suspend_method"]); // table order (R-ORDER)
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 extern crate self as amp_contract;
 
 pub mod action;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 #[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 pub mod create;
 pub mod documented;
@@ -41,13 +45,17 @@ pub mod fuzzing;
 mod meta;
 pub mod response;
 pub mod rules;
-mod rules_table;
+use amp_rules::rules_table;
 mod runtime;
 pub mod stored;
 #[cfg(feature = "proptest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
 pub mod strategy;
 mod value;
-mod value_rules;
+use amp_rules::value_rules;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod wire;
 
 pub use action::{Action, AssumeExists, Lookup};
 pub use amp_macros::{AmpAction, AmpEnum};

@@ -38,14 +38,9 @@ mod expand;
 mod model;
 mod record;
 
-// The rule catalogue and the value rules, from the one file amp-contract compiles too: the
-// derive checks rule ids and defaults with exactly the runtime's definitions.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../amp-contract/src/rules_table.rs"]
-mod rules_table;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../amp-contract/src/value_rules.rs"]
-mod value_rules;
+// The rule catalogue and the value rules amp-contract uses too: the derive checks rule ids
+// and defaults with exactly the runtime's definitions.
+use amp_rules::{rules_table, value_rules};
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

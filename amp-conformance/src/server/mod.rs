@@ -240,7 +240,7 @@ pub async fn start_local(config: ServerConfig) -> std::io::Result<RunningServer>
 
 /// The registry the embedded server uses when no file is named and `fixtures/services.toml`
 /// is not in the working directory: the same file, compiled in.
-pub const DEFAULT_SERVICES: &str = include_str!("../../../fixtures/services.toml");
+pub const DEFAULT_SERVICES: &str = include_str!("../../fixtures/services.toml");
 
 /// The default registry path, relative to the working directory.
 pub const DEFAULT_SERVICES_PATH: &str = "fixtures/services.toml";

@@ -36,6 +36,67 @@ fn r_body_urlencoded_content_type_case_and_parameters() {
     }
 }
 
+/// A JSON body (Python `requests.post(json=…)`, axios, httpie) carries `action`, yet nothing
+/// is read: the AMP002 says why, naming the type received and the two that are read.
+#[test]
+fn r_body_an_unread_content_type_is_named_with_what_to_send() {
+    let json = br#"{"action":"create","service_id":1,"category":"Spam"}"#;
+    for (ct, named) in [
+        (
+            Some("application/json"),
+            "its Content-Type is application/json",
+        ),
+        (
+            Some("application/json; charset=utf-8"),
+            "its Content-Type is application/json;",
+        ),
+        (Some("text/plain"), "its Content-Type is text/plain"),
+        (
+            Some("application/x-www-form-urlencodedx"),
+            "its Content-Type is application/x-www-form-urlencodedx",
+        ),
+        (None, "it has no Content-Type"),
+    ] {
+        let rejection = post(json).content_type(ct).err();
+        let description = &rejection.error.description;
+        assert_eq!(rejection.error.code, ErrorCode::InvalidAction, "{ct:?}");
+        assert_eq!(rejection.error.params, ["action"], "{ct:?}");
+        assert_eq!(rejection.status, StatusCode::OK, "{ct:?}");
+        assert!(description.starts_with("Missing action"), "{description}");
+        assert!(description.contains("nothing was read"), "{description}");
+        assert!(description.contains(named), "{ct:?}: {description}");
+        assert!(
+            description.contains("application/x-www-form-urlencoded")
+                && description.contains("multipart/form-data")
+                && description.contains("action must be one of: create."),
+            "{description}"
+        );
+    }
+    // A long content type is cut, not echoed whole.
+    let long = format!("application/{}", "x".repeat(5000));
+    let description = post(json).content_type(Some(&long)).err().error.description;
+    assert!(description.len() < 600, "{description}");
+}
+
+/// Where the body was read, or there was none, AMP002 keeps its plain wording.
+#[test]
+fn r_body_a_read_or_empty_body_keeps_the_plain_amp002() {
+    for req in [
+        post("service_id=1&category=Spam"),
+        post("").content_type(None),
+        post("").content_type(Some("application/json")),
+        create("")
+            .method(Method::GET)
+            .content_type(Some("application/json")),
+    ] {
+        let description = req.err().error.description;
+        assert_eq!(
+            description, "Missing action: action must be one of: create.",
+            "{description}"
+        );
+    }
+}
+
 #[test]
 fn r_body_other_content_types_count_as_no_parameters() {
     for ct in [

@@ -1,9 +1,14 @@
 //! The rule catalogue of CONTRACT.md, written once: every rule id, its layer and a one-line
 //! title.
 //!
-//! This file depends on nothing but `core`, because it is compiled twice: as part of
-//! `amp_contract::rules`, and inside the `amp-macros` derive (included by path), which rejects a
-//! misspelt `#[amp(rule = "...")]` at compile time. Add a rule here and both know it.
+//! It lives in this small crate because two crates need it: `amp_contract::rules` re-exports
+//! it, and the `amp-macros` derive (a proc-macro crate, which can export nothing but macros)
+//! rejects a misspelt `#[amp(rule = "...")]` at compile time. Add a rule here and both know it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Whether a rule is the page's (documented) or this project's resolution (reference).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,4 +135,53 @@ impl Rule {
 /// exist. Other prefixes name the rules of another API's actions.
 pub fn in_contract_namespace(id: &str) -> bool {
     id.starts_with("D-") || id.starts_with("R-")
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A string that is no rule id of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRule(pub String);
+
+impl fmt::Display for UnknownRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown rule id `{}` (CONTRACT.md names D-AUTH … R-IDS)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownRule {}
+
+impl FromStr for Rule {
+    type Err = UnknownRule;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Rule::from_id(s).ok_or_else(|| UnknownRule(s.to_owned()))
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<Rule> for &'static str {
+    fn from(rule: Rule) -> Self {
+        rule.id()
+    }
 }

@@ -2,10 +2,9 @@
 //! R-BOOL's spellings, R-SERVICE-ID's canonical integers with a range, R-SERVICE-IP's
 //! addresses, the text limits of R-CATEGORY and R-TEXT, and enumeration membership.
 //!
-//! This file depends on nothing but `std`, because it is compiled twice: in `amp_contract`
-//! (the runtime parsers, the strategies and the documented layer call it) and inside the
-//! `amp-macros` derive (included by path), which checks declared defaults while compiling. A
-//! rule changed here changes in all of them.
+//! Two crates call them: `amp_contract` (the runtime parsers, the strategies and the
+//! documented layer) and the `amp-macros` derive, which checks declared defaults while
+//! compiling. A rule changed here changes in all of them.
 
 use std::net::IpAddr;
 
@@ -127,16 +126,17 @@ pub fn check_text(
     if s.contains('\0') {
         return Err(TextError::ContainsNul);
     }
-    if let Some(max) = max_bytes {
-        if s.len() > max {
-            return Err(TextError::TooManyBytes(max));
-        }
+    if let Some(max) = max_bytes
+        && s.len() > max
+    {
+        return Err(TextError::TooManyBytes(max));
     }
-    if let Some(max) = max_chars {
-        // A char never takes less than a byte, so short strings need no count.
-        if s.len() > max && s.chars().count() > max {
-            return Err(TextError::TooManyChars(max));
-        }
+    // A char never takes less than a byte, so short strings need no count.
+    if let Some(max) = max_chars
+        && s.len() > max
+        && s.chars().count() > max
+    {
+        return Err(TextError::TooManyChars(max));
     }
     Ok(())
 }

@@ -8,16 +8,20 @@ use std::task::Poll;
 
 use tokio::io::{AsyncReadExt, AsyncWrite};
 
+use super::WireError;
 use super::{Conn, MAX_CHUNK_LINE, MAX_HEAD, MAX_HEADERS, MAX_TRAILERS, READ_CHUNK};
-use crate::target::TransportError;
 
 /// The parts of an answer the kit keeps.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    pub(crate) content_type: Option<String>,
-    pub(crate) location: Option<String>,
-    pub(crate) body: Vec<u8>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The `Location`, if any (redirects are never followed).
+    pub location: Option<String>,
+    /// The body, at most the cap given to [`Client::exchange`](super::Client::exchange).
+    pub body: Vec<u8>,
 }
 
 /// How the body of an answer ends.
@@ -156,9 +160,9 @@ pub(super) enum HeadError {
 }
 
 impl HeadError {
-    pub(super) fn into_transport(self) -> TransportError {
+    pub(super) fn into_transport(self) -> WireError {
         let (Self::Silent(why) | Self::Broken(why)) = self;
-        TransportError::Broken(format!("no valid HTTP answer: {why}"))
+        WireError::Broken(format!("no valid HTTP answer: {why}"))
     }
 }
 
@@ -260,15 +264,15 @@ pub(super) async fn exchange_head(
 }
 
 /// The error for a body that ended early or could not be read.
-pub(super) fn broke(status: u16, detail: &str) -> TransportError {
-    TransportError::Broken(format!(
+pub(super) fn broke(status: u16, detail: &str) -> WireError {
+    WireError::Broken(format!(
         "the answer broke off in the body (HTTP {status}): {detail}"
     ))
 }
 
 pub(super) const EARLY_EOF: &str = "end of file before message length reached";
 
-pub(super) fn broke_io(status: u16, err: &io::Error) -> TransportError {
+pub(super) fn broke_io(status: u16, err: &io::Error) -> WireError {
     // rustls reports a TCP close without close_notify as UnexpectedEof: an early end all the same.
     if err.kind() == io::ErrorKind::UnexpectedEof {
         broke(status, EARLY_EOF)
@@ -290,7 +294,7 @@ pub(super) async fn read_line(
     status: u16,
     max: usize,
     what: &str,
-) -> Result<Vec<u8>, TransportError> {
+) -> Result<Vec<u8>, WireError> {
     loop {
         if let Some(at) = conn.buf.iter().position(|&b| b == b'\n') {
             let mut line: Vec<u8> = conn.buf.drain(..=at).collect();
@@ -312,7 +316,7 @@ pub(super) async fn read_line(
 }
 
 /// The CRLF (or bare LF) that must follow a chunk's data.
-pub(super) async fn read_line_end(conn: &mut Conn, status: u16) -> Result<(), TransportError> {
+pub(super) async fn read_line_end(conn: &mut Conn, status: u16) -> Result<(), WireError> {
     loop {
         match conn.buf.as_slice() {
             [b'\r', b'\n', ..] => {
@@ -340,7 +344,7 @@ pub(super) async fn read_exact_into(
     body: &mut Vec<u8>,
     n: usize,
     status: u16,
-) -> Result<(), TransportError> {
+) -> Result<(), WireError> {
     let buffered = n.min(conn.buf.len());
     body.extend(conn.buf.drain(..buffered));
     let end = body.len() + (n - buffered);
@@ -378,7 +382,7 @@ pub(super) async fn read_chunked(
     conn: &mut Conn,
     status: u16,
     max_body: usize,
-) -> Result<Vec<u8>, TransportError> {
+) -> Result<Vec<u8>, WireError> {
     let mut body = Vec::new();
     loop {
         let line = read_line(conn, status, MAX_CHUNK_LINE, "chunk-size line").await?;
@@ -389,7 +393,10 @@ pub(super) async fn read_chunked(
             break;
         }
         if size > (max_body - body.len()) as u64 {
-            return Err(TransportError::TooLarge(max_body));
+            return Err(WireError::TooLarge {
+                status,
+                limit: max_body,
+            });
         }
         // Fits in usize: it is at most `max_body`.
         read_exact_into(conn, &mut body, size as usize, status).await?;
@@ -414,13 +421,16 @@ pub(super) async fn read_body(
     conn: &mut Conn,
     head: &Head,
     max_body: usize,
-) -> Result<(Vec<u8>, bool), TransportError> {
+) -> Result<(Vec<u8>, bool), WireError> {
     let status = head.status;
     match head.framing {
         Framing::Empty => Ok((Vec::new(), true)),
         Framing::Length(n) => {
             if n > max_body as u64 {
-                return Err(TransportError::TooLarge(max_body));
+                return Err(WireError::TooLarge {
+                    status,
+                    limit: max_body,
+                });
             }
             let mut body = Vec::new();
             // Fits in usize: it is at most `max_body`.
@@ -432,7 +442,10 @@ pub(super) async fn read_body(
             let mut body = std::mem::take(&mut conn.buf);
             loop {
                 if body.len() > max_body {
-                    return Err(TransportError::TooLarge(max_body));
+                    return Err(WireError::TooLarge {
+                        status,
+                        limit: max_body,
+                    });
                 }
                 body.reserve(READ_CHUNK);
                 let allowed = (max_body + 1 - body.len()) as u64;
