@@ -363,7 +363,7 @@ fn target_args(server: &support::TestServer) -> Vec<String> {
 }
 
 /// A run of the copied binary against a correct server that is not the reference: the first
-/// run records the baseline (in `amp-baseline/localhost`, whatever the port) and passes, the
+/// run records the baseline (in `amp-baseline/localhost/writes`, whatever the port) and passes, the
 /// second compares and passes, and a server whose answers changed fails with a diff.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_gets_a_baseline_on_its_first_run_and_a_diff_when_it_changes() {
@@ -387,10 +387,10 @@ async fn a_target_gets_a_baseline_on_its_first_run_and_a_diff_when_it_changes() 
     let (code, out) = run(&server).await;
     assert_eq!(code, Some(0), "first run: {out}");
     assert!(
-        out.contains("as the baseline in amp-baseline/localhost"),
+        out.contains("as the baseline in amp-baseline/localhost/writes"),
         "{out}"
     );
-    let baseline = installed.dir.join("amp-baseline/localhost");
+    let baseline = installed.dir.join("amp-baseline/localhost/writes");
     let recorded = std::fs::read_dir(&baseline).unwrap().count();
     assert!(recorded > 20, "{recorded} files in {}", baseline.display());
 

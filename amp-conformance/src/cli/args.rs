@@ -149,8 +149,8 @@ pub(crate) struct StateArgs {
     #[arg(long, value_name = "CMD")]
     pub(super) observe_cmd: Option<String>,
     /// Snapshot directory for the fixture answers, the baseline (default
-    /// `amp-baseline/<host>` for a --target; for the embedded server
-    /// `fixtures/snapshots/reference`, compared only where it exists).
+    /// `amp-baseline/<host>/read-only`, or `.../writes` with --allow-writes, for a --target;
+    /// for the embedded server `fixtures/snapshots/reference`, compared only where it exists).
     #[arg(long, value_name = "DIR", conflicts_with = "no_snapshots")]
     pub(super) snapshots: Option<PathBuf>,
     /// Accept new and changed snapshots.
@@ -399,7 +399,18 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     let snapshot_dir = match (&state.snapshots, target) {
         _ if state.no_snapshots => None,
         (Some(dir), _) => Some(dir.clone()),
-        (None, Some(target)) => Some(PathBuf::from(BASELINE_DIR).join(Target::host_label(target))),
+        // Read-only runs name the missing service where writing runs name real ones: their
+        // answers differ, so each mode keeps its own baseline (README's read-only run, then
+        // the writing one, in the same directory, both pass).
+        (None, Some(target)) => Some(
+            PathBuf::from(BASELINE_DIR)
+                .join(Target::host_label(target))
+                .join(if safety.allow_writes {
+                    "writes"
+                } else {
+                    "read-only"
+                }),
+        ),
         (None, None) => {
             // The embedded server's baseline is the repository's fixtures/snapshots/reference.
             // Run anywhere else (an installed binary), there is nothing to compare with, and a
