@@ -280,6 +280,7 @@ pub(crate) struct Plan {
     key: String,
     seed: u64,
     next_index: usize,
+    budget: Option<Budget>,
 }
 
 enum Source {
@@ -317,12 +318,17 @@ impl Plan {
         };
         let first = self.next_index;
         self.next_index += cases.len();
-        Some(Ok(plan_batch(
+        let mut batch = plan_batch(
             cases.into_iter().enumerate().map(|(i, c)| (first + i, c)),
             &self.cx,
             &self.key,
             self.seed,
-        )))
+        );
+        if let Some(budget) = &mut self.budget {
+            budget.apply(&mut batch);
+            self.probe_budget = IDS_PROBES.min(budget.left);
+        }
+        Some(Ok(batch))
     }
 }
 
@@ -403,14 +409,18 @@ pub fn write_coverage(ready: &Ready) -> Vec<&str> {
 /// chosen create exercises yet, so that every rule
 /// that needs a write is exercised once; then the rest by [`write_priority`]. Returns the
 /// indices of `ready` (positions) that are over budget.
-fn over_budget(ready: &[(usize, Ready)], budget: usize) -> HashSet<usize> {
+fn over_budget(
+    ready: &[(usize, Ready)],
+    budget: usize,
+    covered_before: &mut HashSet<String>,
+) -> HashSet<usize> {
     let mut writes: Vec<(u8, usize, Vec<&str>)> = ready
         .iter()
         .filter(|(_, r)| r.case.writes())
         .map(|(i, r)| (write_priority(&r.case), *i, write_coverage(r)))
         .collect();
     writes.sort_by_key(|(priority, index, _)| (*priority, *index));
-    let mut covered: HashSet<&str> = HashSet::new();
+    let mut covered: HashSet<&str> = covered_before.iter().map(String::as_str).collect();
     let mut chosen: Vec<usize> = Vec::new();
     // The page's most basic demand first: a plain D-SUCCESS create.
     if let Some((0, index, rules)) = writes.first().filter(|_| budget > 0) {
@@ -457,11 +467,57 @@ fn over_budget(ready: &[(usize, Ready)], budget: usize) -> HashSet<usize> {
             chosen.push(*index);
         }
     }
+    for (_, index, rules) in &writes {
+        if chosen.contains(index) {
+            covered_before.extend(rules.iter().map(|r| (*r).to_owned()));
+        }
+    }
     writes
         .iter()
         .map(|(_, index, _)| *index)
         .filter(|index| !chosen.contains(index))
         .collect()
+}
+
+/// The write budget as the cases stream (CONTRACT.md §6): coverage first within each batch
+/// (the fixtures come first, so they get it first), then the stream, and whatever is left
+/// at the end goes to the R-IDS probes. Nothing needs every create in view, so a deep run
+/// with a budget holds one batch at a time like any other.
+struct Budget {
+    /// Creates left.
+    left: usize,
+    /// `--max-writes`, for the skip reason.
+    max: usize,
+    /// Rules the chosen creates exercise so far.
+    covered: HashSet<String>,
+}
+
+impl Budget {
+    /// Skips the creates of `batch` over the budget, and spends the rest.
+    fn apply(&mut self, batch: &mut Batch) {
+        let over = over_budget(&batch.ready, self.left, &mut self.covered);
+        let planned = batch.ready.iter().filter(|(_, r)| r.case.writes()).count() - over.len();
+        self.left -= planned.min(self.left);
+        let reason = format!(
+            "the write budget is spent: every rule that needs a create has one, and this create \
+             would exercise them again (--max-writes {}; raise it to run this check too)",
+            self.max
+        );
+        let Batch {
+            ready,
+            skipped,
+            trees,
+        } = batch;
+        ready.retain(|(index, r)| {
+            if over.contains(index) {
+                skipped.push((*index, skipped_result(&r.case, reason.clone())));
+                trees.remove(index);
+                false
+            } else {
+                true
+            }
+        });
+    }
 }
 
 /// Loads the fixture cases, sets up the property cases and the write budget (CONTRACT.md §6:
@@ -498,42 +554,20 @@ pub(crate) fn prepare(
         key: key.to_owned(),
         seed,
         next_index: 0,
+        budget: None,
     };
-    let Some(budget) = config.max_writes else {
-        plan.source = Source::Streamed {
-            fixtures: Some(fixtures),
-            properties: Box::new(properties),
-        };
-        return Ok(plan);
-    };
-    let mut cases: Vec<(Case, Option<Tree>)> = fixtures.into_iter().map(|c| (c, None)).collect();
-    for generated in properties {
-        let PropertyCase { case, tree } = generated.map_err(RunError::Config)?;
-        cases.push((case, Some(tree)));
-    }
-    let mut batch = plan_batch(cases.into_iter().enumerate(), cx, key, seed);
-    let over = over_budget(&batch.ready, budget);
-    let planned = batch.ready.iter().filter(|(_, r)| r.case.writes()).count() - over.len();
-    plan.probe_budget = IDS_PROBES.min(budget - planned);
-    let reason = format!(
-        "the write budget is spent: every rule that needs a create has one, and this create \
-         would exercise them again (--max-writes {budget}; raise it to run this check too)"
-    );
-    let Batch {
-        ready,
-        skipped,
-        trees,
-    } = &mut batch;
-    ready.retain(|(index, r)| {
-        if over.contains(index) {
-            skipped.push((*index, skipped_result(&r.case, reason.clone())));
-            trees.remove(index);
-            false
-        } else {
-            true
-        }
+    plan.budget = config.max_writes.map(|max| Budget {
+        left: max,
+        max,
+        covered: HashSet::new(),
     });
-    plan.source = Source::Whole(Some(batch));
+    plan.probe_budget = config
+        .max_writes
+        .map_or(IDS_PROBES, |max| IDS_PROBES.min(max));
+    plan.source = Source::Streamed {
+        fixtures: Some(fixtures),
+        properties: Box::new(properties),
+    };
     Ok(plan)
 }
 
@@ -660,5 +694,6 @@ fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed
         key: key.to_owned(),
         seed,
         next_index: replay.len(),
+        budget: None,
     }
 }
