@@ -2,6 +2,7 @@
 //! place (the CLI starts from [`RunConfig::default`]).
 
 use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use amp_contract::envelope::DedicatedIp;
@@ -9,7 +10,6 @@ use amp_contract::envelope::DedicatedIp;
 use crate::cases::{Case, WireRequest, fixtures};
 use crate::judge::Profile;
 use crate::observer::Observer;
-use crate::send::Interrupt;
 use crate::snapshot::Snapshots;
 use crate::target::Secret;
 
@@ -169,5 +169,73 @@ impl std::fmt::Debug for RunConfig {
             .field("profile", &self.profile)
             .field("strict", &self.strict)
             .finish_non_exhaustive()
+    }
+}
+
+/// Why a run could not be made (exit code 2) or reached nothing (exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Usage or configuration: what to fix.
+    #[error("{0}")]
+    Config(String),
+    /// The target answered nothing at all.
+    #[error("the target could not be reached: {0}")]
+    Unreachable(String),
+}
+
+pub(crate) fn random_token() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+        .collect()
+}
+
+/// Requests per second against a target that is not on this machine, unless `--rate` says.
+pub const DEFAULT_RATE: f64 = 5.0;
+
+/// A request to end a run early (Ctrl-C, SIGTERM), raised once and seen by every sender.
+///
+/// ```
+/// use amp_conformance::send::Interrupt;
+/// let interrupt = Interrupt::default();
+/// assert_eq!(interrupt.raised(), None);
+/// interrupt.raise("SIGINT");
+/// assert_eq!(interrupt.raised(), Some("SIGINT"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt {
+    inner: Arc<InterruptState>,
+}
+
+#[derive(Debug, Default)]
+struct InterruptState {
+    signal: OnceLock<&'static str>,
+    notify: tokio::sync::Notify,
+}
+
+impl Interrupt {
+    /// Raises it, naming the signal; later raises are ignored.
+    pub fn raise(&self, signal: &'static str) {
+        let _ = self.inner.signal.set(signal);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// The signal, once raised.
+    pub fn raised(&self) -> Option<&'static str> {
+        self.inner.signal.get().copied()
+    }
+
+    /// Waits until it is raised.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.raised().is_some() {
+                return;
+            }
+            notified.await;
+        }
     }
 }

@@ -7,9 +7,9 @@
 use std::fmt;
 
 use crate::config::RunConfig;
+use crate::config::RunError;
 use crate::judge::{self, Answer, Class};
 use crate::plan::{Batch, Ready, prepare};
-use crate::runner::RunError;
 use crate::send::{Sender, StopCause};
 use crate::session::Session;
 use crate::target::{HttpAnswer, TransportError};

@@ -10,14 +10,9 @@ use amp_contract::rules::Rule;
 use std::collections::{HashMap, HashSet};
 
 use crate::cases::properties::{self, PropertyCase, PropertyContext, Tree};
-use crate::cases::stateful::IDS_PROBES;
 use crate::cases::{Case, Expectation, Generator, Need, Origin, WireRequest};
-use crate::report::checks::skipped_result;
-use crate::report::{CheckResult, curl};
-use crate::runner::{RunConfig, RunError, embedded_services, random_token};
+use crate::config::{RunConfig, RunError};
 use crate::safety::{self, Assessment};
-use crate::server;
-use crate::target::{Secret, Target};
 
 /// What the planner knows about this run.
 #[derive(Debug, Clone)]
@@ -250,16 +245,25 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
     }))
 }
 
+/// A case the run does not send, and why (the reason names what would enable it).
+#[derive(Debug, Clone)]
+pub(crate) struct Skipped {
+    pub(crate) case: Case,
+    pub(crate) reason: String,
+}
+
 /// A batch of planned cases: what will be sent and what is skipped (by case index), and the
 /// value trees of its property cases, for shrinking.
 pub(crate) struct Batch {
     /// What will be sent, by case index.
     pub(crate) ready: Vec<(usize, Ready)>,
     /// What is not sent, with the reason, by case index.
-    pub(crate) skipped: Vec<(usize, CheckResult)>,
+    pub(crate) skipped: Vec<(usize, Skipped)>,
     /// The value trees of the property cases in the batch, by case index.
     pub(crate) trees: HashMap<usize, Tree>,
 }
+
+pub(crate) const IDS_PROBES: usize = 3;
 
 /// Property cases planned at once when the run streams them (a deep run keeps no more).
 const BATCH: usize = 128;
@@ -353,7 +357,13 @@ fn plan_batch(
                 }
             }
             Planned::Skip(case, reason) => {
-                batch.skipped.push((index, skipped_result(&case, reason)));
+                batch.skipped.push((
+                    index,
+                    Skipped {
+                        case: *case,
+                        reason,
+                    },
+                ));
             }
         }
     }
@@ -510,7 +520,13 @@ impl Budget {
         } = batch;
         ready.retain(|(index, r)| {
             if over.contains(index) {
-                skipped.push((*index, skipped_result(&r.case, reason.clone())));
+                skipped.push((
+                    *index,
+                    Skipped {
+                        case: r.case.clone(),
+                        reason: reason.clone(),
+                    },
+                ));
                 trees.remove(index);
                 false
             } else {
@@ -582,71 +598,6 @@ pub(crate) fn plan_context(config: &RunConfig, embedded: bool, run_id: &str) -> 
     }
 }
 
-/// The plan of a run as curl commands (`--dry-run`): nothing is sent, no server is started.
-pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
-    let seed = config.seed.unwrap_or_else(crate::session::random_seed);
-    let run_id = random_token();
-    let endpoint = match &config.target {
-        Some(target) => target.clone(),
-        None => {
-            embedded_services(&mut config)?;
-            format!("http://127.0.0.1:PORT{}", server::API_PATH)
-        }
-    };
-    let key = config.key.clone().unwrap_or_else(|| Secret::new("dry-run"));
-    let cx = plan_context(&config, config.target.is_none(), &run_id);
-    if config.target.is_some() {
-        // The same validation as a real run: a target that is no URL is a usage error.
-        Target::new(
-            &endpoint,
-            key.clone(),
-            config.timeout,
-            config.max_body,
-            &run_id,
-        )
-        .map_err(RunError::Config)?;
-    }
-    let mut plan = prepare(&config, &cx, key.expose(), seed)?;
-    let mut out =
-        format!("# dry run: nothing is sent. seed {seed}, run {run_id}, target {endpoint}\n");
-    while let Some(batch) = plan.next_batch() {
-        let batch = batch?;
-        let mut entries: Vec<(usize, String)> = batch
-            .ready
-            .iter()
-            .map(|(i, r)| {
-                let line = format!(
-                    "# {} [{}] {}\n{}\n",
-                    r.case.id,
-                    r.case.rule(),
-                    r.case.title,
-                    curl::command(&crate::target::url_for(&endpoint, &r.wire), &r.wire)
-                );
-                (*i, line)
-            })
-            .chain(batch.skipped.iter().map(|(i, c)| {
-                (
-                    *i,
-                    format!("# SKIPPED {} [{}]: {}\n", c.id, c.rule, c.reason),
-                )
-            }))
-            .collect();
-        entries.sort_by_key(|(i, _)| *i);
-        for (_, line) in entries {
-            out.push_str(&line);
-        }
-    }
-    if plan.probe_budget > 0 && (cx.embedded || config.allow_writes) && !config.services.is_empty()
-    {
-        out.push_str(&format!(
-            "# {} [R-IDS]: up to {} sequential creates if the run's creates give no ordered pair\n",
-            crate::cases::stateful::R_IDS,
-            plan.probe_budget
-        ));
-    }
-    Ok(key.redact(&out))
-}
-
 /// A plan of recorded requests (`amp-conformance replay`): sent as they were, but under the
 /// same safety rules (CONTRACT.md §6) as a run; the page's demand is computed again.
 fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed: u64) -> Plan {
@@ -673,7 +624,13 @@ fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed
             }
         };
         match skip {
-            Some(reason) => batch.skipped.push((index, skipped_result(case, reason))),
+            Some(reason) => batch.skipped.push((
+                index,
+                Skipped {
+                    case: case.clone(),
+                    reason,
+                },
+            )),
             None => batch.ready.push((
                 index,
                 Ready {

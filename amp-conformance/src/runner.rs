@@ -6,12 +6,13 @@
 use std::time::Instant;
 
 use crate::cases::stateful::{Created, IdSeen, across_runs, stateful, stored_checks};
+use crate::config::random_token;
 pub use crate::config::{
-    DEFAULT_CASES, DEFAULT_CONCURRENCY, DEFAULT_MAX_WRITES, DEFAULT_TIMEOUT_SECS, RunConfig,
+    DEFAULT_CASES, DEFAULT_CONCURRENCY, DEFAULT_MAX_WRITES, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS,
+    RunConfig, RunError,
 };
 use crate::judge::{self, Class};
 pub use crate::observer::Observer;
-pub use crate::plan::dry_run;
 use crate::plan::{Batch, PlanContext, prepare};
 use crate::report::checks::{finish, redact, skipped_result};
 use crate::report::diagnose::Diagnostics;
@@ -23,36 +24,79 @@ use crate::shrink::{SHRINK_SHARE, shrink};
 use crate::snapshot::{self, SnapshotState};
 use crate::target::TransportError;
 
-/// Why a run could not be made (exit code 2) or reached nothing (exit code 3).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// Usage or configuration: what to fix.
-    #[error("{0}")]
-    Config(String),
-    /// The target answered nothing at all.
-    #[error("the target could not be reached: {0}")]
-    Unreachable(String),
-}
-
-pub(crate) fn random_token() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..12)
-        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
-        .collect()
-}
-
-/// Requests per second against a target that is not on this machine, unless `--rate` says.
-pub const DEFAULT_RATE: f64 = 5.0;
-
-/// Uses the embedded server's services (from the registry) when no `--target` is given.
-pub(crate) fn embedded_services(
-    config: &mut RunConfig,
-) -> Result<crate::server::Registry, RunError> {
-    let registry = server::load_registry(None).map_err(|e| RunError::Config(e.to_string()))?;
-    config.services = registry.iter().collect();
-    config.missing_service = Some(registry.missing_id());
-    Ok(registry)
+/// The plan of a run as curl commands (`--dry-run`): nothing is sent, no server is started.
+pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
+    use crate::plan::plan_context;
+    use crate::report::curl;
+    use crate::target::{Secret, Target};
+    let seed = config.seed.unwrap_or_else(crate::session::random_seed);
+    let run_id = random_token();
+    let endpoint = match &config.target {
+        Some(target) => target.clone(),
+        None => {
+            let (services, missing, _) = crate::session::services_for(&config, &[Side::Reference])?;
+            config.services = services;
+            config.missing_service = missing;
+            format!("http://127.0.0.1:PORT{}", server::API_PATH)
+        }
+    };
+    let key = config.key.clone().unwrap_or_else(|| Secret::new("dry-run"));
+    let cx = plan_context(&config, config.target.is_none(), &run_id);
+    if config.target.is_some() {
+        // The same validation as a real run: a target that is no URL is a usage error.
+        Target::new(
+            &endpoint,
+            key.clone(),
+            config.timeout,
+            config.max_body,
+            &run_id,
+        )
+        .map_err(RunError::Config)?;
+    }
+    let mut plan = prepare(&config, &cx, key.expose(), seed)?;
+    let mut out =
+        format!("# dry run: nothing is sent. seed {seed}, run {run_id}, target {endpoint}\n");
+    while let Some(batch) = plan.next_batch() {
+        let batch = batch?;
+        let mut entries: Vec<(usize, String)> = batch
+            .ready
+            .iter()
+            .map(|(i, r)| {
+                let line = format!(
+                    "# {} [{}] {}\n{}\n",
+                    r.case.id,
+                    r.case.rule(),
+                    r.case.title,
+                    curl::command(&crate::target::url_for(&endpoint, &r.wire), &r.wire)
+                );
+                (*i, line)
+            })
+            .chain(batch.skipped.iter().map(|(i, c)| {
+                (
+                    *i,
+                    format!(
+                        "# SKIPPED {} [{}]: {}\n",
+                        c.case.id,
+                        c.case.rule(),
+                        c.reason
+                    ),
+                )
+            }))
+            .collect();
+        entries.sort_by_key(|(i, _)| *i);
+        for (_, line) in entries {
+            out.push_str(&line);
+        }
+    }
+    if plan.probe_budget > 0 && (cx.embedded || config.allow_writes) && !config.services.is_empty()
+    {
+        out.push_str(&format!(
+            "# {} [R-IDS]: up to {} sequential creates if the run's creates give no ordered pair\n",
+            crate::cases::stateful::R_IDS,
+            plan.probe_budget
+        ));
+    }
+    Ok(key.redact(&out))
 }
 
 /// Runs every check and returns the report.
@@ -199,7 +243,10 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             mut trees,
         } = batch?;
         sender.skipped(skipped.len());
-        let mut results = skipped;
+        let mut results: Vec<(usize, CheckResult)> = skipped
+            .into_iter()
+            .map(|(index, s)| (index, skipped_result(&s.case, s.reason)))
+            .collect();
         let answers = sender.send(ready).await;
         diagnostics.observe(&answers, endpoint);
         own_requests += answers

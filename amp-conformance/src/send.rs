@@ -2,13 +2,12 @@
 //! on stderr and a breaker that stops after consecutive transport errors.
 
 use std::io::IsTerminal;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
+use crate::config::RunConfig;
 use crate::plan::Ready;
-use crate::runner::RunConfig;
 use crate::target::{HttpAnswer, Target, TransportError};
 
 /// A sent case: its index, the planned request, the answer, and when it was sent and answered
@@ -22,51 +21,7 @@ pub(crate) struct Sent {
     pub(crate) answered: Instant,
 }
 
-/// A request to end a run early (Ctrl-C, SIGTERM), raised once and seen by every sender.
-///
-/// ```
-/// use amp_conformance::send::Interrupt;
-/// let interrupt = Interrupt::default();
-/// assert_eq!(interrupt.raised(), None);
-/// interrupt.raise("SIGINT");
-/// assert_eq!(interrupt.raised(), Some("SIGINT"));
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct Interrupt {
-    inner: Arc<InterruptState>,
-}
-
-#[derive(Debug, Default)]
-struct InterruptState {
-    signal: OnceLock<&'static str>,
-    notify: tokio::sync::Notify,
-}
-
-impl Interrupt {
-    /// Raises it, naming the signal; later raises are ignored.
-    pub fn raise(&self, signal: &'static str) {
-        let _ = self.inner.signal.set(signal);
-        self.inner.notify.notify_waiters();
-    }
-
-    /// The signal, once raised.
-    pub fn raised(&self) -> Option<&'static str> {
-        self.inner.signal.get().copied()
-    }
-
-    /// Waits until it is raised.
-    pub async fn wait(&self) {
-        loop {
-            let notified = self.inner.notify.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
-            if self.raised().is_some() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
+pub use crate::config::Interrupt;
 
 /// How long requests in flight may still finish once a run is interrupted.
 pub const INTERRUPT_GRACE: Duration = Duration::from_millis(800);

@@ -5,10 +5,9 @@
 
 use amp_contract::envelope::{ApiIds, DedicatedIp};
 
-use crate::config::RunConfig;
+use crate::config::{DEFAULT_RATE, RunConfig, RunError, random_token};
 use crate::observer::Observer;
 use crate::plan::{PlanContext, plan_context};
-use crate::runner::{DEFAULT_RATE, RunError, random_token};
 use crate::server::{self, Registry, RunningServer, ServerConfig};
 use crate::target::{Secret, Target};
 

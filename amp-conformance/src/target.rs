@@ -59,58 +59,7 @@ pub struct HttpAnswer {
     pub elapsed: Duration,
 }
 
-/// Why no usable HTTP answer came (outcome class `ERROR`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TransportError {
-    /// The connection could not be made; `step` says where it failed (DNS lookup, TCP
-    /// connect, TLS handshake).
-    #[error("{step} failed: {detail}")]
-    Connect {
-        /// Which step failed.
-        step: &'static str,
-        /// What the client said.
-        detail: String,
-    },
-    /// The server's certificate does not verify against the trusted roots: a configuration
-    /// matter (exit code 2), not an outage, since retrying changes nothing.
-    #[error(
-        "the server's certificate does not verify ({0}): if it is signed by a private CA, name \
-         that CA's certificate with SSL_CERT_FILE=/path/ca.pem (or SSL_CERT_DIR)"
-    )]
-    Certificate(String),
-    /// No complete answer within the timeout.
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
-    /// The status and headers came, but not the whole body within the timeout (a target
-    /// that hangs or drip-feeds the body).
-    #[error(
-        "the body did not complete within {0:?} (the status line and headers came, then the answer stalled)"
-    )]
-    BodyTimeout(Duration),
-    /// The answer's body exceeds the cap.
-    #[error("response body larger than the {0}-byte limit")]
-    TooLarge(usize),
-    /// Not sent: the run stopped sending (the reason says why).
-    #[error("{0}")]
-    NotSent(String),
-    /// Anything else: reset mid-answer, malformed HTTP.
-    #[error("{0}")]
-    Broken(String),
-}
-
-impl TransportError {
-    /// Whether nothing reached the target (for exit code 3).
-    pub fn is_unreachable(&self) -> bool {
-        matches!(self, Self::Connect { .. })
-    }
-
-    /// Whether this is an outage (CONTRACT.md §4, exit code 3): the target could not be reached
-    /// or did not answer at all. A target that answers wrongly (a broken or oversized answer, a
-    /// body that never completes) is a finding, not an outage.
-    pub fn is_outage(&self) -> bool {
-        matches!(self, Self::Connect { .. } | Self::Timeout(_))
-    }
-}
+pub use crate::transport::TransportError;
 
 /// A Rust implementation called in process, with no socket: any `tower::Service` over
 /// `http` requests, such as an axum `Router` (see [`crate::inprocess`]).

@@ -136,6 +136,7 @@ async fn diff_writes_its_json_where_asked() {
     );
     assert!(json["seed"].is_string(), "the seed as a string: {json}");
     assert!(json["diff"]["compared"].as_u64().unwrap() > 10);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -202,6 +203,7 @@ async fn your_cases_only_runs_no_generated_case() {
         .collect();
     assert!(ids.iter().all(|id| !id.starts_with("prop/")), "{ids:?}");
     assert!(ids.iter().any(|id| id.ends_with("no-key")), "{ids:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -172,4 +172,6 @@ fn every_shell_command_in_the_readme_runs_as_written() {
             assert!(check.success(), "{block}");
         }
     }
+    drop(_server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,13 +10,13 @@ use amp_contract::{ResolvedCreate, documented};
 use futures_util::StreamExt;
 
 use super::{Case, Expectation, Origin, RequestSpec};
+use crate::config::RunConfig;
 use crate::judge::stored::{compare_stored, stored_class};
 use crate::judge::{self, Class, Profile};
 use crate::observer::read_record;
 use crate::plan::{self, PlanContext, Planned};
 use crate::report::CheckResult;
 use crate::report::checks::{finish, stateful_result};
-use crate::runner::RunConfig;
 use crate::send::Sent;
 use crate::target::Target;
 
@@ -56,8 +56,6 @@ pub const CHECKS: [(&str, &str, &str); 4] = [
         "each create's stored report, through an observer, at both layers",
     ),
 ];
-
-pub(crate) const IDS_PROBES: usize = 3;
 
 /// A successful create of the run: what the stateful checks need of it.
 #[derive(Debug, Clone)]

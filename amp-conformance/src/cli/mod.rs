@@ -412,14 +412,19 @@ mod tests {
 
     /// The config and sides each sending command gives, from its command line.
     fn setup(argv: &[&str]) -> (RunConfig, Vec<Side>) {
-        let key = std::env::temp_dir().join(format!("amp-cli-key-{}", std::process::id()));
+        // Each call its own file: the tests of this module run in parallel.
+        let key = std::env::temp_dir().join(format!(
+            "amp-cli-key-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         std::fs::write(&key, "cli-test-key-123").unwrap();
         let mut full = vec!["amp-conformance"];
         full.extend_from_slice(argv);
         let key = key.display().to_string();
         full.extend(["--api-id-file", &key]);
         let cli = Cli::try_parse_from(full).unwrap();
-        match cli.command {
+        let setup = match cli.command {
             Some(Command::Run(args)) => {
                 let config = config_from(&args).unwrap();
                 let sides = vec![Side::of(&config)];
@@ -435,7 +440,9 @@ mod tests {
                 (config, sides.to_vec())
             }
             _ => panic!("not a sending command: {argv:?}"),
-        }
+        };
+        let _ = std::fs::remove_file(&key);
+        setup
     }
 
     #[tokio::test]

@@ -44,14 +44,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use super::wire::Watched;
-
-/// Most header fields a request head may have (hyper's default, and Apache's
-/// `LimitRequestFields`): more get 431 with a JSON body.
-pub const MAX_HEADER_FIELDS: usize = 100;
-
-/// Most bytes a request head may have, request line included: more get 431 with a JSON body.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+use super::wire::{ConnEvents, MAX_HEAD_BYTES, MAX_HEADER_FIELDS, Watched};
 
 /// File descriptors left for everything but client connections (listener, runtime, logs,
 /// files; the runner's own client connections when the server is embedded).
@@ -152,20 +145,6 @@ impl Conn {
         }
     }
 
-    /// Bytes arrived from the client.
-    pub(super) fn received(&self) {
-        let mut activity = lock(&self.activity);
-        if activity.in_flight == 0 && activity.head_since.is_none() {
-            activity.head_since = Some(Instant::now());
-        }
-    }
-
-    /// The next answer head the server writes: `Some(is_head)` for a request the router
-    /// answered, `None` for an answer hyper wrote on its own.
-    pub(super) fn next_answer(&self) -> Option<bool> {
-        lock(&self.activity).owed.pop_front()
-    }
-
     /// A request head was read and goes to the router.
     fn begin(self: &Arc<Self>, is_head: bool) -> InFlight {
         let mut activity = lock(&self.activity);
@@ -186,6 +165,19 @@ impl Conn {
         } else {
             Deadline::At(activity.waiting_since + limits.idle_timeout)
         }
+    }
+}
+
+impl ConnEvents for Conn {
+    fn received(&self) {
+        let mut activity = lock(&self.activity);
+        if activity.in_flight == 0 && activity.head_since.is_none() {
+            activity.head_since = Some(Instant::now());
+        }
+    }
+
+    fn next_answer(&self) -> Option<bool> {
+        lock(&self.activity).owed.pop_front()
     }
 }
 

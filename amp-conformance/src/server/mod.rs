@@ -22,12 +22,11 @@ use tower::util::MapFutureLayer;
 use tower_http::trace::TraceLayer;
 
 pub use command::{ServeArgs, serve};
-pub use connections::{
-    MAX_HEAD_BYTES, MAX_HEADER_FIELDS, default_max_connections, open_file_limit,
-};
+pub use connections::{default_max_connections, open_file_limit};
 pub use registry::{Registry, RegistryError};
 pub use routes::{API_PATH, AppState, OBSERVER_PATH};
 pub use store::Store;
+pub use wire::{MAX_HEAD_BYTES, MAX_HEADER_FIELDS};
 
 /// How a reference server is set up.
 #[derive(Debug, Clone)]

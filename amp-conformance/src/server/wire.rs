@@ -8,7 +8,7 @@
 //! a head that is merely too large is validly framed; so the writer below follows the answers
 //! going out (each head, then as many body bytes as its `Content-Length` says), and replaces
 //! the head of an answer the router did not produce (the router's answers are counted in
-//! [`Conn`]) by the same status with a JSON body of the 404/408 kind:
+//! the connection) by the same status with a JSON body of the 404/408 kind:
 //! `{"status":"error","error_description":…}`. The router's own answers pass unchanged.
 //! Anything it cannot follow (a chunked or close-delimited body, a head it cannot parse) is
 //! passed through as is from there on.
@@ -21,7 +21,22 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::connections::{Conn, MAX_HEAD_BYTES, MAX_HEADER_FIELDS};
+/// Most header fields a request head may have (hyper's default, and Apache's
+/// `LimitRequestFields`): more get 431 with a JSON body.
+pub const MAX_HEADER_FIELDS: usize = 100;
+
+/// Most bytes a request head may have, request line included: more get 431 with a JSON body.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// What the socket wrapper tells its connection, and asks it (the connection's state lives
+/// with the accept loop, in [`super::connections`]).
+pub(super) trait ConnEvents {
+    /// Bytes arrived from the client.
+    fn received(&self);
+    /// The next answer head the server writes: `Some(is_head)` for a request the router
+    /// answered, `None` for an answer hyper wrote on its own.
+    fn next_answer(&self) -> Option<bool>;
+}
 
 /// Where the outgoing byte stream is.
 #[derive(Debug)]
@@ -44,19 +59,19 @@ enum Verdict {
     Replace(Vec<u8>),
 }
 
-/// A TCP stream that reports reads to its [`Conn`] and rewrites hyper's own answers.
+/// A TCP stream that reports reads to its connection and rewrites hyper's own answers.
 #[derive(Debug)]
-pub(super) struct Watched {
+pub(super) struct Watched<C> {
     stream: TcpStream,
-    conn: Arc<Conn>,
+    conn: Arc<C>,
     out: Out,
     /// Bytes accepted from hyper but not yet written to the socket, from `sent` on.
     pending: Vec<u8>,
     sent: usize,
 }
 
-impl Watched {
-    pub(super) fn new(stream: TcpStream, conn: Arc<Conn>) -> Self {
+impl<C: ConnEvents> Watched<C> {
+    pub(super) fn new(stream: TcpStream, conn: Arc<C>) -> Self {
         Self {
             stream,
             conn,
@@ -105,7 +120,7 @@ impl Watched {
     }
 }
 
-impl AsyncRead for Watched {
+impl<C: ConnEvents> AsyncRead for Watched<C> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -129,7 +144,7 @@ fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|at| from + at + 4)
 }
 
-impl AsyncWrite for Watched {
+impl<C: ConnEvents> AsyncWrite for Watched<C> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -147,7 +162,7 @@ impl AsyncWrite for Watched {
             if let Some(end) = head_end(buf, 0) {
                 // The usual case: the whole head in this write, the body after it. Both go
                 // out in one write, as hyper meant them to.
-                match classify(&this.conn, &buf[..end]) {
+                match classify(&*this.conn, &buf[..end]) {
                     Verdict::Pass(Some(body)) => this.out = Out::Pass(end as u64 + body),
                     Verdict::Pass(None) => this.out = Out::Through,
                     Verdict::Replace(bytes) => {
@@ -170,7 +185,7 @@ impl AsyncWrite for Watched {
         };
         head.truncate(end);
         let head = std::mem::take(head);
-        match classify(&this.conn, &head) {
+        match classify(&*this.conn, &head) {
             Verdict::Pass(Some(body)) => {
                 this.pending = head;
                 this.out = Out::Pass(body);
@@ -205,7 +220,7 @@ impl AsyncWrite for Watched {
     }
 }
 
-impl Watched {
+impl<C: ConnEvents> Watched<C> {
     /// `n` bytes of hyper's were taken into `pending`: start sending them, and report them
     /// written. What the socket does not take now goes on the next write or flush, which
     /// hyper always makes after writing an answer.
@@ -218,7 +233,7 @@ impl Watched {
 }
 
 /// Decides what a complete answer head is.
-fn classify(conn: &Conn, head: &[u8]) -> Verdict {
+fn classify(conn: &impl ConnEvents, head: &[u8]) -> Verdict {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut parsed = httparse::Response::new(&mut headers);
     let (Ok(httparse::Status::Complete(_)), Some(code)) = (parsed.parse(head), parsed.code) else {

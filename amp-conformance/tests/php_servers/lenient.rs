@@ -53,12 +53,7 @@ async fn run_against(server: &PhpServer, config: RunConfig) -> RunReport {
     let report = run(config)
         .await
         .unwrap_or_else(|e| panic!("run failed: {e}\nPHP log:\n{}", server.log_text()));
-    let problems = server.php_problems();
-    assert!(
-        problems.is_empty(),
-        "PHP logged errors:\n{}",
-        problems.join("\n")
-    );
+    server.assert_no_php_problems();
     report
 }
 

@@ -288,13 +288,20 @@ async fn checked_run(server: &PhpServer, config: RunConfig) -> RunReport {
         "not a single PASS: the server does not work\n{}",
         listing(&report)
     );
-    let problems = server.php_problems();
-    assert!(
-        problems.is_empty(),
-        "PHP logged errors:\n{}",
-        problems.join("\n")
-    );
+    server.assert_no_php_problems();
     report
+}
+
+impl PhpServer {
+    /// PHP logged no error of its own: a broken harness script, not the server under test.
+    fn assert_no_php_problems(&self) {
+        let problems = self.php_problems();
+        assert!(
+            problems.is_empty(),
+            "PHP logged errors:\n{}",
+            problems.join("\n")
+        );
+    }
 }
 
 /// Starts a server with `bug` and runs the kit with the default config.
