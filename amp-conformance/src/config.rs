@@ -32,6 +32,8 @@ pub struct RunConfig {
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// PEM certificates trusted besides the platform's roots (`--ca-cert`).
+    pub ca_cert: Option<Vec<u8>>,
     /// Response body cap.
     pub max_body: usize,
     /// Property cases to generate.
@@ -137,6 +139,7 @@ impl Default for RunConfig {
             allow_suspend: false,
             concurrency: DEFAULT_CONCURRENCY,
             timeout: Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
+            ca_cert: None,
             max_body: 1024 * 1024,
             cases: DEFAULT_CASES,
             seed: None,

@@ -170,6 +170,11 @@ impl Session {
             )
             .map_err(RunError::Config)?
             .with_rate(pacing(config.rate, side, in_process.is_some()));
+            if let Some(pem) = &config.ca_cert {
+                target = target
+                    .with_ca_certs(pem)
+                    .map_err(|e| RunError::Config(format!("--ca-cert: {e}")))?;
+            }
             if let Some(service) = in_process {
                 target = target.with_service(service);
             }

@@ -160,6 +160,15 @@ impl Target {
         })
     }
 
+    /// Trusts the certificates of a PEM file (`--ca-cert`) besides the platform's roots: a
+    /// private CA, or the server's own self-signed certificate. Applies to the observer's
+    /// reads too (they go through this target).
+    pub fn with_ca_certs(mut self, pem: &[u8]) -> Result<Self, String> {
+        let certs = amp_contract::wire::TrustedCerts::from_pem(pem)?;
+        self.client = Arc::new(Client::trusting(certs));
+        Ok(self)
+    }
+
     /// Limits the rate to `rate` requests per second (`None`: no limit).
     pub fn with_rate(mut self, rate: Option<f64>) -> Self {
         self.rate = rate.filter(|r| r.is_finite() && *r > 0.0);

@@ -108,7 +108,49 @@ async fn a_certificate_that_does_not_verify_is_a_configuration_error_naming_the_
     let (code, out) = run_against(&endpoint).await;
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("certificate does not verify"), "{out}");
-    assert!(out.contains("SSL_CERT_FILE"), "{out}");
+    assert!(out.contains("--ca-cert FILE"), "{out}");
+
+    // Named with --ca-cert, the same self-signed certificate (marked as a CA, used by the
+    // server itself: what `openssl req -x509` makes) is trusted: in front of a correct AMP
+    // server, the read-only run passes over HTTPS.
+    let front = https_front(&server.dir).await;
+    let output = bin()
+        .args(["run", "--target"])
+        .arg(format!(
+            "https://127.0.0.1:{}/modules/addons/abusemanagerpro/includes/api.php",
+            front.port
+        ))
+        .args(["--missing-service-id", &raw::MISSING.to_string()])
+        .args(["--no-snapshots", "--quiet", "--seed", "1", "--ca-cert"])
+        .arg(server.dir.join("cert.pem"))
+        .args(
+            raw::services()
+                .iter()
+                .flat_map(|(id, _)| ["--service".to_owned(), id.to_string()]),
+        )
+        .env("AMP_API_ID", KEY)
+        .output()
+        .await
+        .unwrap();
+    let (out, err) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{err}");
+    assert!(front.served() > 0, "TLS connections through the front");
+    assert!(front.backend.count() > 10, "the run's requests went through the HTTPS front");
+
+    // A file that is no certificate is a usage error naming it.
+    let output = bin()
+        .args(["run", "--target", &endpoint, "--ca-cert"])
+        .arg(server.dir.join("key.pem"))
+        .env("AMP_API_ID", KEY)
+        .output()
+        .await
+        .unwrap();
+    let (_, err) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--ca-cert") && err.contains("key.pem"),
+        "{err}"
+    );
 }
 
 /// `openssl s_server` with a certificate `openssl req -x509` made for the test: nothing trusts it.
@@ -177,5 +219,92 @@ impl Drop for SelfSigned {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An HTTPS front (rustls, with the test's self-signed certificate) for a correct AMP server.
+struct HttpsFront {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    backend: raw::RawServer,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpsFront {
+    fn served(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for HttpsFront {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn https_front(dir: &std::path::Path) -> HttpsFront {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    let ids = Arc::new(AtomicU64::new(0));
+    let backend = spawn(move |stream: TcpStream, request: RawRequest| {
+        let ids = Arc::clone(&ids);
+        async move {
+            let (status, body, _) = raw::amp_answer(&request, KEY, &ids);
+            let status = if status == 413 {
+                "413 Too Large"
+            } else {
+                "200 OK"
+            };
+            reply(
+                stream,
+                response(
+                    status,
+                    &[("Content-Type", "application/json")],
+                    body.as_bytes(),
+                ),
+            )
+            .await
+        }
+    })
+    .await;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("cert.pem"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backend_addr = backend.addr;
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, counted) = (acceptor.clone(), Arc::clone(&counted));
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                counted.fetch_add(1, Ordering::SeqCst);
+                if let Ok(mut plain) = TcpStream::connect(backend_addr).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    HttpsFront {
+        port,
+        connections,
+        backend,
+        task,
     }
 }

@@ -43,6 +43,11 @@ pub(crate) struct TargetArgs {
     /// Most requests per second (default 5 for a target that is not on this machine).
     #[arg(long, value_name = "N")]
     pub(super) rate: Option<f64>,
+    /// Trust the certificates of this PEM file besides the platform's roots: your private CA,
+    /// or the server's own self-signed certificate (`openssl req -x509` makes one). The
+    /// observer's reads use it too.
+    #[arg(long, value_name = "FILE")]
+    pub(super) ca_cert: Option<PathBuf>,
     /// No progress output.
     #[arg(long, short)]
     pub(super) quiet: bool,
@@ -435,6 +440,16 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     let snapshots = snapshot_dir.map(|dir| Snapshots::new(dir, state.update_snapshots, !ci));
     let key = read_key(target_args)?;
+    let ca_cert = match &target_args.ca_cert {
+        None => None,
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read --ca-cert {}: {e}", path.display()))?;
+            amp_contract::wire::TrustedCerts::from_pem(&pem)
+                .map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
+            Some(pem)
+        }
+    };
     if key
         .as_ref()
         .is_some_and(|k| k.expose().len() < Secret::MIN_REDACTED)
@@ -464,6 +479,7 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         allow_suspend: safety.allow_suspend,
         concurrency: target_args.concurrency.clamp(1, 256),
         timeout: Duration::from_secs_f64(target_args.timeout),
+        ca_cert,
         cases: generated,
         seed: cases.seed,
         profile: verdict.profile,

@@ -23,8 +23,8 @@ pub enum TransportError {
     /// The server's certificate does not verify against the trusted roots: a configuration
     /// matter (exit code 2), not an outage, since retrying changes nothing.
     #[error(
-        "the server's certificate does not verify ({0}): if it is signed by a private CA, name \
-         that CA's certificate with SSL_CERT_FILE=/path/ca.pem (or SSL_CERT_DIR)"
+        "the server's certificate does not verify ({0}): name the CA that signed it, or the \
+         server's own self-signed certificate, with --ca-cert FILE (PEM)"
     )]
     Certificate(String),
     /// No complete answer within the timeout.
@@ -103,6 +103,11 @@ impl Client {
     /// A client with an empty pool.
     pub(crate) fn new() -> Self {
         Self(wire::Client::new())
+    }
+
+    /// A client that also trusts `certs` (`--ca-cert`).
+    pub(crate) fn trusting(certs: wire::TrustedCerts) -> Self {
+        Self(wire::Client::new().with_trusted(certs))
     }
 
     /// [`wire::Client::exchange`].

@@ -41,8 +41,8 @@ pub enum WireError {
     /// The server's certificate does not verify against the trusted roots (a private CA not
     /// named, a name that does not match, an expired certificate): retrying changes nothing.
     #[error(
-        "the server's certificate does not verify ({0}): if a private CA signed it, name that \
-         CA's certificate with SSL_CERT_FILE=/path/ca.pem (or SSL_CERT_DIR)"
+        "the server's certificate does not verify ({0}): name the CA that signed it, or the \
+         server's own self-signed certificate, with --ca-cert FILE (PEM)"
     )]
     Certificate(String),
     /// An `https://` URL whose server answered in plain HTTP, not TLS.
@@ -353,9 +353,97 @@ impl Conn {
     }
 }
 
+/// Certificates trusted beyond the platform's roots (`--ca-cert FILE`): a private CA, or a
+/// server's own self-signed certificate.
+///
+/// A certificate given here is trusted two ways: as a root for the chains the server presents,
+/// and, when the server presents exactly this certificate, as that server's certificate
+/// whatever its extensions and names. The second is what `openssl req -x509` makes (a
+/// certificate marked as a CA and used by the server itself), which WebPKI alone refuses
+/// (`CaUsedAsEndEntity`); trusting the exact bytes the user named is as strict as pinning.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedCerts(Vec<rustls::pki_types::CertificateDer<'static>>);
+
+impl TrustedCerts {
+    /// The certificates of a PEM file's text; the error says what is wrong with it.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, String> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("not a PEM certificate file: {e}"))?;
+        if certs.is_empty() {
+            return Err("no certificate in it (expected -----BEGIN CERTIFICATE-----)".to_owned());
+        }
+        Ok(Self(certs))
+    }
+
+    /// How many certificates it holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The platform's verifier with the user's certificates as extra roots, and those exact
+/// certificates accepted as a server's own (see [`TrustedCerts`]).
+#[derive(Debug)]
+struct PinningVerifier {
+    inner: rustls_platform_verifier::Verifier,
+    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinningVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref())
+        {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
 /// Sends requests over pooled connections; share one (in an `Arc`) among the tasks that send.
 pub struct Client {
     idle: Mutex<HashMap<Origin, Vec<Conn>>>,
+    trusted: TrustedCerts,
     /// Built on the first `https://` request: loading the platform's trust store is wasted on
     /// plain HTTP, and a failure belongs to the TLS step of that request.
     tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
@@ -383,9 +471,16 @@ impl Client {
     pub fn new() -> Self {
         Self {
             idle: Mutex::new(HashMap::new()),
+            trusted: TrustedCerts::default(),
             tls: OnceLock::new(),
             connect_timeout: None,
         }
+    }
+
+    /// A client that also trusts `certs` (see [`TrustedCerts`]).
+    pub fn with_trusted(mut self, certs: TrustedCerts) -> Self {
+        self.trusted = certs;
+        self
     }
 
     /// A client whose connections (DNS, TCP and TLS together) must be made within `timeout`,
@@ -403,12 +498,28 @@ impl Client {
                 let provider = rustls::crypto::CryptoProvider::get_default()
                     .cloned()
                     .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-                let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
                     .with_safe_default_protocol_versions()
-                    .map_err(|e| e.to_string())?
-                    .with_platform_verifier()
-                    .map_err(|e| e.to_string())?
-                    .with_no_client_auth();
+                    .map_err(|e| e.to_string())?;
+                let mut config = if self.trusted.is_empty() {
+                    builder
+                        .with_platform_verifier()
+                        .map_err(|e| e.to_string())?
+                        .with_no_client_auth()
+                } else {
+                    let inner = rustls_platform_verifier::Verifier::new_with_extra_roots(
+                        self.trusted.0.iter().cloned(),
+                        provider,
+                    )
+                    .map_err(|e| format!("the --ca-cert certificates cannot be used: {e}"))?;
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(PinningVerifier {
+                            inner,
+                            pinned: self.trusted.0.clone(),
+                        }))
+                        .with_no_client_auth()
+                };
                 config.alpn_protocols = vec![b"http/1.1".to_vec()];
                 Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
             })
