@@ -34,6 +34,8 @@ pub struct RunConfig {
     pub timeout: Duration,
     /// PEM certificates trusted besides the platform's roots (`--ca-cert`).
     pub ca_cert: Option<Vec<u8>>,
+    /// The forward proxy (`--proxy`); `None` reads the proxy variables of the environment.
+    pub proxy: Option<String>,
     /// Response body cap.
     pub max_body: usize,
     /// Property cases to generate.
@@ -140,6 +142,7 @@ impl Default for RunConfig {
             concurrency: DEFAULT_CONCURRENCY,
             timeout: Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
             ca_cert: None,
+            proxy: None,
             max_body: 1024 * 1024,
             cases: DEFAULT_CASES,
             seed: None,

@@ -170,11 +170,14 @@ impl Session {
             )
             .map_err(RunError::Config)?
             .with_rate(pacing(config.rate, side, in_process.is_some()));
-            if let Some(pem) = &config.ca_cert {
-                target = target
-                    .with_ca_certs(pem)
-                    .map_err(|e| RunError::Config(format!("--ca-cert: {e}")))?;
-            }
+            // The embedded server is on this machine and ours: never through a proxy.
+            target = target
+                .with_network(
+                    config.ca_cert.as_deref(),
+                    config.proxy.as_deref(),
+                    *side == Side::Reference,
+                )
+                .map_err(RunError::Config)?;
             if let Some(service) = in_process {
                 target = target.with_service(service);
             }

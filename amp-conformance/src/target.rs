@@ -160,12 +160,28 @@ impl Target {
         })
     }
 
-    /// Trusts the certificates of a PEM file (`--ca-cert`) besides the platform's roots: a
-    /// private CA, or the server's own self-signed certificate. Applies to the observer's
-    /// reads too (they go through this target).
-    pub fn with_ca_certs(mut self, pem: &[u8]) -> Result<Self, String> {
-        let certs = amp_contract::wire::TrustedCerts::from_pem(pem)?;
-        self.client = Arc::new(Client::trusting(certs));
+    /// How the target is reached: `ca_pem`, certificates trusted besides the platform's roots
+    /// (`--ca-cert`: a private CA, or the server's own self-signed certificate); `proxy`, the
+    /// forward proxy (`Some(url)` for `--proxy`, `None` for the proxy variables of the
+    /// environment); `direct`, no proxy at all (the embedded server). The observer's reads go
+    /// through this target too.
+    pub fn with_network(
+        mut self,
+        ca_pem: Option<&[u8]>,
+        proxy: Option<&str>,
+        direct: bool,
+    ) -> Result<Self, String> {
+        use amp_contract::wire::{Proxy, TrustedCerts};
+        let certs = match ca_pem {
+            Some(pem) => TrustedCerts::from_pem(pem).map_err(|e| format!("--ca-cert: {e}"))?,
+            None => TrustedCerts::default(),
+        };
+        let proxy = match (direct, proxy) {
+            (true, _) => Proxy::none(),
+            (false, Some(url)) => Proxy::to(url).map_err(|e| format!("--proxy {e}"))?,
+            (false, None) => Proxy::from_env(),
+        };
+        self.client = Arc::new(Client::configured(certs, proxy));
         Ok(self)
     }
 

@@ -1,4 +1,6 @@
-//! Exit codes as CONTRACT.md §4 gives them, through the installed binary's command line: a run
+//! Reaching a target, through the installed binary's command line: certificates (`--ca-cert`),
+//! forward proxies (`--proxy` and the proxy variables, through Debian's tinyproxy), and the
+//! exit codes CONTRACT.md §4 gives when the API cannot be reached. A run
 //! that cannot reach the API because of what it was told (every answer a redirect, a 404 for
 //! the path, a certificate that does not verify) exits 2 with the note that says what to
 //! change; a front whose application is down (every answer 502, 503 or 504) is an outage,
@@ -135,7 +137,10 @@ async fn a_certificate_that_does_not_verify_is_a_configuration_error_naming_the_
     let (out, err) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{out}{err}");
     assert!(front.served() > 0, "TLS connections through the front");
-    assert!(front.backend.count() > 10, "the run's requests went through the HTTPS front");
+    assert!(
+        front.backend.count() > 10,
+        "the run's requests went through the HTTPS front"
+    );
 
     // A file that is no certificate is a usage error naming it.
     let output = bin()
@@ -307,4 +312,192 @@ async fn https_front(dir: &std::path::Path) -> HttpsFront {
         backend,
         task,
     }
+}
+
+/// Debian's tinyproxy on a free loopback port, with its log in a file; killed on drop.
+struct Tinyproxy {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Tinyproxy {
+    /// `None` (the test passes, saying why) without tinyproxy, unless `AMP_REQUIRE_PHP=1`
+    /// (CI, which installs it). `extra` goes into its configuration.
+    fn start(extra: &str) -> Option<Self> {
+        use std::process::{Command, Stdio};
+        if Command::new("tinyproxy").arg("-v").output().is_err() {
+            assert!(
+                !std::env::var("AMP_REQUIRE_PHP").is_ok_and(|v| v == "1"),
+                "tinyproxy is required (CI installs it)"
+            );
+            eprintln!("SKIPPED: tinyproxy is not installed");
+            return None;
+        }
+        let dir = raw::temp_dir("tinyproxy");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let conf = dir.join("tinyproxy.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nTimeout 30\nLogLevel Connect\nMaxClients 64\nAllow 127.0.0.1\n{extra}\n"
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("log")).unwrap();
+        let mut child = Command::new("tinyproxy")
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Self { child, port, dir });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("tinyproxy did not start");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Tinyproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A read-only run of the binary against `endpoint` with `args` and `env`; exit code and text.
+async fn run_with(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut command = bin();
+    command
+        .args(["run", "--target", endpoint, "--missing-service-id"])
+        .arg(raw::MISSING.to_string())
+        .args(["--no-snapshots", "--quiet", "--seed", "1", "--cases", "20"])
+        .args(args)
+        .env("AMP_API_ID", KEY);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().await.unwrap();
+    let (out, err) = text(&output);
+    (output.status.code(), out + &err)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_target_through_a_forward_proxy() {
+    let Some(proxy) = Tinyproxy::start("") else {
+        return;
+    };
+    let ids = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let server = spawn(move |stream: TcpStream, request: RawRequest| {
+        let ids = std::sync::Arc::clone(&ids);
+        async move {
+            let (_, body, _) = raw::amp_answer(&request, KEY, &ids);
+            reply(
+                stream,
+                response(
+                    "200 OK",
+                    &[("Content-Type", "application/json")],
+                    body.as_bytes(),
+                ),
+            )
+            .await
+        }
+    })
+    .await;
+    let (code, out) = run_with(&server.endpoint(), &["--proxy", &proxy.url()], &[]).await;
+    // tinyproxy merges the two API_ID headers of auth/several-headers: a finding a real hop
+    // causes, not a failure of the run.
+    assert!(matches!(code, Some(0 | 1)), "{out}");
+    assert!(!out.contains("connect failed"), "{out}");
+    let log = proxy.log();
+    let through = log.matches("Request (file").count();
+    assert!(through > 10, "{through} requests through the proxy:\n{log}");
+    assert!(
+        log.contains(&format!("POST {}", server.endpoint())),
+        "absolute form:\n{log}"
+    );
+    assert!(
+        server.requests().iter().all(|r| r.header("via").is_some()),
+        "every request came through the proxy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_target_through_the_proxy_variables_is_tunnelled() {
+    let Some(proxy) = Tinyproxy::start("") else {
+        return;
+    };
+    let Some(cert) = SelfSigned::start() else {
+        return;
+    };
+    let front = https_front(&cert.dir).await;
+    let endpoint = format!(
+        "https://127.0.0.1:{}/modules/addons/abusemanagerpro/includes/api.php",
+        front.port
+    );
+    let ca = cert.dir.join("cert.pem").display().to_string();
+    let (code, out) = run_with(
+        &endpoint,
+        &["--ca-cert", &ca],
+        &[("HTTPS_PROXY", &proxy.url())],
+    )
+    .await;
+    assert!(matches!(code, Some(0 | 1)), "{out}");
+    assert!(
+        proxy.log().contains("CONNECT"),
+        "tunnelled:\n{}",
+        proxy.log()
+    );
+    assert!(front.backend.count() > 10);
+    // NO_PROXY names the host: straight to it.
+    let before = proxy.log().matches("CONNECT").count();
+    let (code, out) = run_with(
+        &endpoint,
+        &["--ca-cert", &ca],
+        &[("HTTPS_PROXY", &proxy.url()), ("NO_PROXY", "127.0.0.1")],
+    )
+    .await;
+    assert!(matches!(code, Some(0 | 1)), "{out}");
+    assert_eq!(
+        proxy.log().matches("CONNECT").count(),
+        before,
+        "NO_PROXY bypasses it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_that_refuses_the_tunnel_is_an_outage_saying_so() {
+    // Tunnels only to port 443: the target's port is refused.
+    let Some(proxy) = Tinyproxy::start("ConnectPort 443") else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("https://127.0.0.1:{port}/api.php");
+    let (code, out) = run_with(&endpoint, &["--proxy", &proxy.url()], &[]).await;
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("the proxy refused to tunnel"), "{out}");
 }

@@ -48,6 +48,11 @@ pub(crate) struct TargetArgs {
     /// observer's reads use it too.
     #[arg(long, value_name = "FILE")]
     pub(super) ca_cert: Option<PathBuf>,
+    /// Send through this HTTP forward proxy (`http://[user:pass@]host:port`; CONNECT for
+    /// https:// targets). Without it, HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY apply,
+    /// as curl reads them. The embedded server is never proxied.
+    #[arg(long, value_name = "URL")]
+    pub(super) proxy: Option<String>,
     /// No progress output.
     #[arg(long, short)]
     pub(super) quiet: bool,
@@ -439,6 +444,9 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     // changed one fails the run.
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     let snapshots = snapshot_dir.map(|dir| Snapshots::new(dir, state.update_snapshots, !ci));
+    if let Some(proxy) = &target_args.proxy {
+        amp_contract::wire::Proxy::to(proxy).map_err(|e| format!("--proxy {e}"))?;
+    }
     let key = read_key(target_args)?;
     let ca_cert = match &target_args.ca_cert {
         None => None,
@@ -480,6 +488,7 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         concurrency: target_args.concurrency.clamp(1, 256),
         timeout: Duration::from_secs_f64(target_args.timeout),
         ca_cert,
+        proxy: target_args.proxy.clone(),
         cases: generated,
         seed: cases.seed,
         profile: verdict.profile,

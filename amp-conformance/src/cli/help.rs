@@ -15,6 +15,8 @@ Examples:
 
 Environment:
   AMP_API_ID   the API_ID to send (or --api-id-file PATH); never given on the command line
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY
+               the forward proxy, as curl reads them (--proxy URL overrides)
   CI           when set, snapshots are compared but never written
   NO_COLOR     no colour in the terminal report
 
@@ -37,6 +39,8 @@ Examples:
 
 Environment:
   AMP_API_ID   the API_ID sent to both sides (or --api-id-file PATH)
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY
+               the forward proxy for a side that is a URL (--proxy URL overrides)
 
 Exit codes:
   0    no difference
@@ -59,6 +63,8 @@ records them): other ones are refused, naming the run's flags. Writes and suspen
 
 Environment:
   AMP_API_ID   the API_ID (the report holds none)
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY
+               the forward proxy (--proxy URL overrides)
 
 Exit codes:
   0    every replayed check passes (the fix is confirmed)

@@ -105,9 +105,10 @@ impl Client {
         Self(wire::Client::new())
     }
 
-    /// A client that also trusts `certs` (`--ca-cert`).
-    pub(crate) fn trusting(certs: wire::TrustedCerts) -> Self {
-        Self(wire::Client::new().with_trusted(certs))
+    /// A client that trusts `certs` besides the platform's roots (`--ca-cert`) and goes
+    /// through `proxy`.
+    pub(crate) fn configured(certs: wire::TrustedCerts, proxy: wire::Proxy) -> Self {
+        Self(wire::Client::new().with_trusted(certs).with_proxy(proxy))
     }
 
     /// [`wire::Client::exchange`].

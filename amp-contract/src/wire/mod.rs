@@ -337,6 +337,111 @@ struct Conn {
     stream: Stream,
     buf: Vec<u8>,
     idle_since: Instant,
+    /// Plain HTTP through a forward proxy: requests go in absolute form (`POST http://host/…`)
+    /// with the proxy's credentials.
+    via: Option<AbsoluteForm>,
+}
+
+/// How a request goes to a forward proxy for a plain-HTTP origin (RFC 9112 §3.2.2).
+#[derive(Debug, Clone)]
+struct AbsoluteForm {
+    /// `http://host:port`, put before the request target.
+    origin: String,
+    /// `Proxy-Authorization` value, from credentials in the proxy URL.
+    auth: Option<String>,
+}
+
+impl AbsoluteForm {
+    /// `request` with its target in absolute form and the proxy's credentials.
+    fn rewrite(&self, request: &[u8]) -> Vec<u8> {
+        let Some(space) = request.iter().position(|&b| b == b' ') else {
+            return request.to_vec();
+        };
+        let line_end = request
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap_or(request.len());
+        let mut out = Vec::with_capacity(request.len() + self.origin.len() + 64);
+        out.extend_from_slice(&request[..=space]);
+        out.extend_from_slice(self.origin.as_bytes());
+        out.extend_from_slice(&request[space + 1..line_end]);
+        if let Some(auth) = &self.auth {
+            out.extend_from_slice(b"\r\nProxy-Authorization: ");
+            out.extend_from_slice(auth.as_bytes());
+        }
+        out.extend_from_slice(&request[line_end..]);
+        out
+    }
+}
+
+/// Which forward proxy, if any, a connection goes through: the standard variables
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, as curl reads them) by default, or
+/// one given URL (`--proxy`), or none.
+#[derive(Debug)]
+pub struct Proxy(Option<hyper_util::client::proxy::matcher::Matcher>);
+
+impl Proxy {
+    /// The proxy the environment names, as curl reads it.
+    pub fn from_env() -> Self {
+        Self(Some(hyper_util::client::proxy::matcher::Matcher::from_env()))
+    }
+
+    /// Every destination through `url` (`http://[user:pass@]host:port`), except those
+    /// `NO_PROXY` names.
+    pub fn to(url: &str) -> Result<Self, String> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("{url:?} is not a proxy URL: {e}"))?;
+        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+            return Err(format!(
+                "{url:?}: give the proxy as http://host:port (an HTTP forward proxy)"
+            ));
+        }
+        let no = ["NO_PROXY", "no_proxy"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok())
+            .unwrap_or_default();
+        Ok(Self(Some(
+            hyper_util::client::proxy::matcher::Matcher::builder()
+                .all(url.to_owned())
+                .no(no)
+                .build(),
+        )))
+    }
+
+    /// No proxy at all.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// The proxy for `origin`: where to connect, and the `Proxy-Authorization` value.
+    fn route(&self, origin: &Origin) -> Option<(String, u16, Option<String>)> {
+        let matcher = self.0.as_ref()?;
+        let host = match &origin.host {
+            Host::Name(name) => name.clone(),
+            Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
+            Host::Ip(ip) => ip.to_string(),
+        };
+        let scheme = if origin.tls { "https" } else { "http" };
+        let uri: http::Uri = format!("{scheme}://{host}:{}/", origin.port).parse().ok()?;
+        let intercept = matcher.intercept(&uri)?;
+        let proxy = intercept.uri();
+        let auth = intercept
+            .basic_auth()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Some((
+            proxy.host()?.trim_matches(['[', ']']).to_owned(),
+            proxy.port_u16().unwrap_or(80),
+            auth,
+        ))
+    }
+}
+
+impl Default for Proxy {
+    fn default() -> Self {
+        Self::from_env()
+    }
 }
 
 impl Conn {
@@ -440,10 +545,59 @@ impl rustls::client::danger::ServerCertVerifier for PinningVerifier {
     }
 }
 
+/// Opens a tunnel to `authority` through the proxy `tcp` is connected to (`CONNECT`, RFC 9110
+/// §9.3.6); a proxy that refuses is a connection not made.
+async fn tunnel(tcp: &mut TcpStream, authority: &str, auth: Option<&str>) -> Result<(), WireError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let failed = |detail: String| WireError::Connect {
+        step: "proxy CONNECT",
+        detail,
+    };
+    let mut head = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(auth) = auth {
+        head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    head.push_str("\r\n");
+    tcp.write_all(head.as_bytes())
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        if answer.len() > MAX_HEAD {
+            return Err(failed(
+                "the proxy's answer to CONNECT never ended".to_owned(),
+            ));
+        }
+        // One byte at a time: whatever follows the head belongs to the tunnel.
+        let n = tcp
+            .read(&mut chunk[..1])
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if n == 0 {
+            return Err(failed("the proxy closed the connection".to_owned()));
+        }
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&answer);
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok());
+    match status {
+        Some(200..=299) => Ok(()),
+        _ => Err(failed(format!(
+            "the proxy refused to tunnel to {authority}: {}",
+            line.lines().next().unwrap_or("")
+        ))),
+    }
+}
+
 /// Sends requests over pooled connections; share one (in an `Arc`) among the tasks that send.
 pub struct Client {
     idle: Mutex<HashMap<Origin, Vec<Conn>>>,
     trusted: TrustedCerts,
+    proxy: Proxy,
     /// Built on the first `https://` request: loading the platform's trust store is wasted on
     /// plain HTTP, and a failure belongs to the TLS step of that request.
     tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
@@ -472,9 +626,16 @@ impl Client {
         Self {
             idle: Mutex::new(HashMap::new()),
             trusted: TrustedCerts::default(),
+            proxy: Proxy::from_env(),
             tls: OnceLock::new(),
             connect_timeout: None,
         }
+    }
+
+    /// A client that goes through `proxy` (by default, the one the environment names).
+    pub fn with_proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = proxy;
+        self
     }
 
     /// A client that also trusts `certs` (see [`TrustedCerts`]).
@@ -562,9 +723,17 @@ impl Client {
     /// handshake): they make a run's outage (exit code 3).
     async fn connect(&self, origin: &Origin) -> Result<Conn, WireError> {
         let failed = |step: &'static str, detail: String| WireError::Connect { step, detail };
-        let addresses: Vec<SocketAddr> = match &origin.host {
-            Host::Ip(ip) => vec![SocketAddr::new(*ip, origin.port)],
-            Host::Name(name) => tokio::net::lookup_host((name.as_str(), origin.port))
+        let route = self.proxy.route(origin);
+        let (connect_host, connect_port) = match &route {
+            Some((host, port, _)) => match host.parse::<IpAddr>() {
+                Ok(ip) => (Host::Ip(ip), *port),
+                Err(_) => (Host::Name(host.clone()), *port),
+            },
+            None => (origin.host.clone(), origin.port),
+        };
+        let addresses: Vec<SocketAddr> = match &connect_host {
+            Host::Ip(ip) => vec![SocketAddr::new(*ip, connect_port)],
+            Host::Name(name) => tokio::net::lookup_host((name.as_str(), connect_port))
                 .await
                 .map_err(|e| failed("DNS lookup", e.to_string()))?
                 .collect(),
@@ -589,6 +758,23 @@ impl Client {
         // Head and body leave in one write; without this, a request split by the kernel
         // could wait for a delayed ACK.
         let _ = tcp.set_nodelay(true);
+        let authority = match &origin.host {
+            Host::Name(name) => format!("{name}:{}", origin.port),
+            Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{}", origin.port),
+            Host::Ip(ip) => format!("{ip}:{}", origin.port),
+        };
+        let mut tcp = tcp;
+        let via = match (&route, origin.tls) {
+            (Some((_, _, auth)), true) => {
+                tunnel(&mut tcp, &authority, auth.as_deref()).await?;
+                None
+            }
+            (Some((_, _, auth)), false) => Some(AbsoluteForm {
+                origin: format!("http://{authority}"),
+                auth: auth.clone(),
+            }),
+            (None, _) => None,
+        };
         let stream = if origin.tls {
             let connector = self.tls().map_err(|e| failed("TLS handshake", e))?;
             let name = match &origin.host {
@@ -620,6 +806,7 @@ impl Client {
             stream,
             buf: Vec::new(),
             idle_since: Instant::now(),
+            via,
         })
     }
 
@@ -644,7 +831,9 @@ impl Client {
                     Some(conn) => (conn, true),
                     None => (self.connect_within(origin).await?, false),
                 };
-                match exchange_head(&mut conn, request, head_request).await {
+                let proxied = conn.via.as_ref().map(|via| via.rewrite(request));
+                let bytes = proxied.as_deref().unwrap_or(request);
+                match exchange_head(&mut conn, bytes, head_request).await {
                     Ok(read) => return Ok((conn, read)),
                     Err(HeadError::Silent(_)) if reused => reuse = false,
                     Err(e) => return Err(e.into_transport()),
