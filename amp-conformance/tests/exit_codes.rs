@@ -158,6 +158,20 @@ async fn a_certificate_that_does_not_verify_is_a_configuration_error_naming_the_
     );
 }
 
+/// Waits until `child` accepts connections on `port` (polling, 5 s at most); kills it and
+/// fails the test if it never does.
+fn ready(child: &mut std::process::Child, port: u16, what: &str) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{what} did not start on port {port}");
+}
+
 /// `openssl s_server` with a certificate `openssl req -x509` made for the test: nothing trusts it.
 struct SelfSigned {
     child: std::process::Child,
@@ -206,16 +220,8 @@ impl SelfSigned {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Ready once it accepts a connection.
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Self { child, port, dir });
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("openssl s_server did not start");
+        ready(&mut child, port, "openssl s_server");
+        Some(Self { child, port, dir })
     }
 }
 
@@ -357,15 +363,8 @@ impl Tinyproxy {
             .stderr(log)
             .spawn()
             .unwrap();
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Self { child, port, dir });
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("tinyproxy did not start");
+        ready(&mut child, port, "tinyproxy");
+        Some(Self { child, port, dir })
     }
 
     fn url(&self) -> String {
