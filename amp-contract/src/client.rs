@@ -40,6 +40,12 @@
 //! [`Client::build_request`] and decode the answer with [`Client::decode`]; such clients
 //! usually lower-case the header name, which PHP's `getallheaders()['API_ID']` misses.
 //!
+//! Reaching the server: the platform's trust store, plus [`ClientBuilder::ca_certs`] for a
+//! private CA or a self-signed server certificate; the proxy variables of the environment as
+//! curl reads them (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), or
+//! [`ClientBuilder::proxy`] / [`ClientBuilder::no_proxy`]. The conformance kit reaches targets
+//! the same way (`--ca-cert`, `--proxy`): it is the same wire ([`crate::wire`]).
+//!
 //! Safety: the `API_ID` is a credential. It is sent only in its header, redirects are never
 //! followed (a redirect could carry the header to another host), and it never appears in
 //! `Debug` output or error messages: text taken from a server's answer is redacted before it
@@ -128,6 +134,19 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     max_response_bytes: usize,
     user_agent: String,
+    trusted: wire::TrustedCerts,
+    proxy: ProxyChoice,
+}
+
+/// Which forward proxy a client goes through.
+#[derive(Debug, Clone)]
+enum ProxyChoice {
+    /// The proxy variables of the environment, as curl reads them.
+    Environment,
+    /// This URL.
+    Url(String),
+    /// None.
+    Direct,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -139,6 +158,8 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("user_agent", &self.user_agent)
+            .field("trusted", &self.trusted.len())
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -170,6 +191,28 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts these certificates besides the platform's roots: a private CA, or the server's
+    /// own self-signed certificate (see [`wire::TrustedCerts`]; the conformance kit's
+    /// `--ca-cert`).
+    pub fn ca_certs(mut self, certs: wire::TrustedCerts) -> Self {
+        self.trusted = certs;
+        self
+    }
+
+    /// Goes through this HTTP forward proxy (`http://[user:pass@]host:port`) instead of the
+    /// one the environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read
+    /// by default as curl reads them). Checked by [`ClientBuilder::build`].
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxyChoice::Url(url.into());
+        self
+    }
+
+    /// Connects directly, whatever the environment says.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyChoice::Direct;
+        self
+    }
+
     /// Checks the settings and builds the client.
     ///
     /// Fails with [`ClientError::InvalidEndpoint`] unless the endpoint is an absolute `http` or
@@ -193,7 +236,20 @@ impl ClientBuilder {
                 user_agent: self.user_agent.clone(),
             })?;
         let api_id = ApiId::new(self.api_id)?;
-        let wire = wire::Client::new().with_connect_timeout(self.connect_timeout);
+        let proxy = match &self.proxy {
+            ProxyChoice::Environment => wire::Proxy::from_env(),
+            ProxyChoice::Url(url) => {
+                wire::Proxy::to(url).map_err(|reason| ClientError::InvalidEndpoint {
+                    endpoint: url.clone(),
+                    reason: format!("the proxy: {reason}"),
+                })?
+            }
+            ProxyChoice::Direct => wire::Proxy::none(),
+        };
+        let wire = wire::Client::new()
+            .with_connect_timeout(self.connect_timeout)
+            .with_trusted(self.trusted.clone())
+            .with_proxy(proxy);
         Ok(Client {
             wire: Arc::new(wire),
             destination,
@@ -379,6 +435,8 @@ impl ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             user_agent: concat!("amp-contract/", env!("CARGO_PKG_VERSION")).to_owned(),
+            trusted: wire::TrustedCerts::default(),
+            proxy: ProxyChoice::Environment,
         }
     }
 }

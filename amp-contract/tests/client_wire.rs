@@ -73,3 +73,44 @@ async fn the_client_sends_api_id_spelt_as_the_page_spells_it() {
     );
     assert_eq!(body, report.to_body());
 }
+
+/// Through a forward proxy: the request goes to the proxy in absolute form, with the proxy's
+/// credentials and `API_ID` as the page spells it; the endpoint's host is never looked up here.
+#[tokio::test]
+async fn the_client_goes_through_a_forward_proxy_in_absolute_form() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let server = tokio::spawn(capture_one(listener));
+
+    let endpoint = "http://whmcs.example.invalid/modules/addons/abusemanagerpro/includes/api.php";
+    let client = Client::builder(endpoint, KEY)
+        .proxy(format!("http://user:secret@{proxy}"))
+        .build()
+        .unwrap();
+    let created = client
+        .create(&CreateAbuseReport::new(1, "Spam"))
+        .await
+        .unwrap();
+    assert_eq!(created.report_id, 7);
+
+    let bytes = server.await.unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let head = text.split("\r\n\r\n").next().unwrap();
+    let mut lines = head.split("\r\n");
+    assert_eq!(
+        lines.next(),
+        Some(format!("POST {endpoint} HTTP/1.1").as_str())
+    );
+    let lines: Vec<&str> = lines.collect();
+    assert!(
+        lines.contains(&"Proxy-Authorization: Basic dXNlcjpzZWNyZXQ="),
+        "{head}"
+    );
+    assert!(lines.contains(&format!("API_ID: {KEY}").as_str()), "{head}");
+
+    // A proxy URL that is not one is refused when the client is built.
+    let bad = Client::builder(endpoint, KEY)
+        .proxy("socks5://127.0.0.1:1")
+        .build();
+    assert!(bad.is_err());
+}

@@ -770,7 +770,11 @@ impl Client {
                 None
             }
             (Some((_, _, auth)), false) => Some(AbsoluteForm {
-                origin: format!("http://{authority}"),
+                // As the Host header has it: the default port left out.
+                origin: format!(
+                    "http://{}",
+                    authority.strip_suffix(":80").unwrap_or(&authority)
+                ),
                 auth: auth.clone(),
             }),
             (None, _) => None,
