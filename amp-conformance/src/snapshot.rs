@@ -303,6 +303,7 @@ mod tests {
             content_type: Some("application/json".to_owned()),
             body: format!("{{\"x\":\"{}\"}}", "é".repeat(400_000)).into_bytes(),
             location: None,
+            server: None,
             elapsed: std::time::Duration::ZERO,
         };
         let text = content(&answer, &Secret::new("k-e-y"), "run");

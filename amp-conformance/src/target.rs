@@ -55,6 +55,8 @@ pub struct HttpAnswer {
     pub body: Vec<u8>,
     /// `Location`, if any (redirects are not followed).
     pub location: Option<String>,
+    /// `Server`, if any: which hop answered.
+    pub server: Option<String>,
     /// Time to the end of the body.
     pub elapsed: Duration,
 }
@@ -317,6 +319,7 @@ impl Target {
             content_type: answer.content_type,
             body: answer.body,
             location: answer.location,
+            server: answer.server,
             elapsed: started.elapsed(),
         })
     }
@@ -420,9 +423,10 @@ impl Target {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let (content_type, location) = (
+        let (content_type, location, server) = (
             header(http::header::CONTENT_TYPE),
             header(http::header::LOCATION),
+            header(http::header::SERVER),
         );
         let status = response.status().as_u16();
         let body = axum::body::to_bytes(response.into_body(), self.max_body)
@@ -433,6 +437,7 @@ impl Target {
             content_type,
             body: body.to_vec(),
             location,
+            server,
             elapsed: started.elapsed(),
         })
     }

@@ -570,3 +570,102 @@ async fn shrinking_keeps_a_hostile_run_within_twice_a_passing_one() {
         );
     }
 }
+
+/// A front that drops header names with `_` (nginx by default; Apache for CGI/FastCGI) before
+/// a correct server: the key sent as `API_ID` never arrives, as `API-ID` it does. `server` is
+/// the front's `Server` header; the oversize body gets the front's own HTML 413.
+async fn dropping_front(server: &'static str) -> RawServer {
+    let ids = Arc::new(AtomicU64::new(0));
+    spawn(move |stream: TcpStream, mut request: RawRequest| {
+        let ids = Arc::clone(&ids);
+        async move {
+            if request.body.len() > amp_contract::envelope::BODY_LIMIT {
+                let page = "<html><head><title>413 Request Entity Too Large</title></head></html>";
+                let answer = response(
+                    "413 Request Entity Too Large",
+                    &[("Server", server), ("Content-Type", "text/html")],
+                    page.as_bytes(),
+                );
+                return reply(stream, answer).await;
+            }
+            request.headers.retain(|(name, _)| !name.contains('_'));
+            for (name, _) in &mut request.headers {
+                if name.eq_ignore_ascii_case("api-id") {
+                    // PHP behind CGI sees HTTP_API_ID for API-ID.
+                    *name = "API_ID".to_owned();
+                }
+            }
+            let (_, body, _) = raw::amp_answer(&request, KEY, &ids);
+            let answer = response(
+                "200 OK",
+                &[("Server", server), ("Content-Type", "application/json")],
+                body.as_bytes(),
+            );
+            reply(stream, answer).await
+        }
+    })
+    .await
+}
+
+/// Issue 20: the header-drop diagnosis uses all the evidence (the hyphen proof, the hop's
+/// `Server`), fires though the front answers some requests itself, and gives that hop's fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_header_is_diagnosed_with_the_hop_and_its_fix() {
+    for (server, says, not) in [
+        (
+            "nginx/1.22.1",
+            "underscores_in_headers on;",
+            "SetEnvIfNoCase",
+        ),
+        (
+            "Apache/2.4.62 (Debian)",
+            "SetEnvIfNoCase",
+            "underscores_in_headers",
+        ),
+    ] {
+        let front = dropping_front(server).await;
+        let mut config = raw::config(&front.endpoint(), KEY);
+        config.cases = 10;
+        let report = run(config).await.unwrap();
+        let notes: Vec<_> = report
+            .notes
+            .iter()
+            .filter(|n| n.starts_with("every authenticated request got AMP001"))
+            .collect();
+        assert_eq!(notes.len(), 1, "{server}: {:#?}", report.notes);
+        let note = notes[0];
+        assert!(note.contains("`API-ID` (hyphen) was accepted"), "{note}");
+        assert!(note.contains(server) && note.contains(says), "{note}");
+        assert!(!note.contains(not), "{note}");
+    }
+}
+
+/// A JSON answer labelled text/html is JSON: no "answered HTML" note (issue 20).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_labelled_html_is_not_an_html_page() {
+    let ids = Arc::new(AtomicU64::new(0));
+    let server = spawn(move |stream: TcpStream, request: RawRequest| {
+        let ids = Arc::clone(&ids);
+        async move {
+            let (_, body, _) = raw::amp_answer(&request, KEY, &ids);
+            reply(
+                stream,
+                response(
+                    "200 OK",
+                    &[("Content-Type", "text/html; charset=UTF-8")],
+                    body.as_bytes(),
+                ),
+            )
+            .await
+        }
+    })
+    .await;
+    let mut config = raw::config(&server.endpoint(), KEY);
+    config.cases = 10;
+    let report = run(config).await.unwrap();
+    assert!(
+        !report.notes.iter().any(|n| n.contains("answered HTML")),
+        "{:#?}",
+        report.notes
+    );
+}

@@ -13,8 +13,15 @@ use crate::target::{HttpAnswer, TransportError};
 #[derive(Debug, Default)]
 pub(crate) struct Diagnostics {
     answered: usize,
+    /// Answers to requests carrying the key as `API_ID` (any case) that are AMP answers.
     authenticated: usize,
     authenticated_amp001: usize,
+    /// Answers to the key sent as `API-ID` (hyphen) that are AMP answers, and how many of
+    /// them were not AMP001: the key is right, and only names with `_` are lost on the way.
+    hyphen: usize,
+    hyphen_accepted: usize,
+    /// The first `Server` header: which hop answered.
+    server: Option<String>,
     /// The first HTML answer: its status and first lines.
     html: Option<(u16, String)>,
     redirects: usize,
@@ -45,25 +52,36 @@ impl Diagnostics {
 
     fn answer(&mut self, auth: &Auth, answer: &HttpAnswer) {
         self.answered += 1;
-        let authenticated =
-            matches!(auth, Auth::Valid) || matches!(auth, Auth::ValidAs(n) if !n.contains('-'));
-        if authenticated {
-            self.authenticated += 1;
-            if matches!(
-                judge::parse_answer(&answer.body),
-                Ok(judge::Answer::Error(
-                    amp_contract::ErrorCode::Unauthorized,
-                    _
-                ))
-            ) {
-                self.authenticated_amp001 += 1;
+        if self.server.is_none() {
+            self.server.clone_from(&answer.server);
+        }
+        let parsed = judge::parse_answer(&answer.body);
+        // Only AMP answers say anything of the key: a web server's own page (its 413 for a
+        // large body, say) is another hop speaking.
+        if let Ok(amp) = &parsed {
+            let amp001 = matches!(
+                amp,
+                judge::Answer::Error(amp_contract::ErrorCode::Unauthorized, _)
+            );
+            match auth {
+                Auth::Valid => {
+                    self.authenticated += 1;
+                    self.authenticated_amp001 += usize::from(amp001);
+                }
+                Auth::ValidAs(name) if name.contains('-') => {
+                    self.hyphen += 1;
+                    self.hyphen_accepted += usize::from(!amp001);
+                }
+                Auth::ValidAs(_) => {
+                    self.authenticated += 1;
+                    self.authenticated_amp001 += usize::from(amp001);
+                }
+                _ => {}
             }
         }
-        let html = answer
-            .content_type
-            .as_deref()
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"))
-            || String::from_utf8_lossy(&answer.body[..answer.body.len().min(512)])
+        // A page, not the API: keyed on the body (JSON labelled text/html is still JSON).
+        let html = parsed.is_err()
+            && String::from_utf8_lossy(&answer.body[..answer.body.len().min(512)])
                 .trim_start()
                 .starts_with('<');
         if html && self.html.is_none() {
@@ -102,12 +120,59 @@ impl Diagnostics {
         }
     }
 
+    /// Whether (nearly) every AMP answer to the key refused it: nine in ten, so that a few
+    /// answers of another kind (a hop's own page) do not hide it.
+    fn key_refused(&self) -> bool {
+        self.authenticated >= 3 && self.authenticated_amp001 * 10 >= self.authenticated * 9
+    }
+
+    /// The header-drop diagnosis, naming the hop from what the answers show.
+    fn header_note(&self) -> Option<String> {
+        if !self.key_refused() {
+            return None;
+        }
+        let proof = if self.hyphen_accepted > 0 {
+            "The key is right: the same key sent as `API-ID` (hyphen) was accepted, so a hop \
+             between the kit and PHP drops header names that contain `_`."
+        } else {
+            "Either the API_ID is wrong, or a hop between the kit and PHP drops header names \
+             that contain `_`."
+        };
+        let server = self.server.as_deref().unwrap_or("").to_ascii_lowercase();
+        let fix = if server.contains("nginx") {
+            format!(
+                "The answers come through nginx (Server: {}): it drops such headers unless \
+                 `underscores_in_headers on;` is set in its server block.",
+                self.server.as_deref().unwrap_or("nginx")
+            )
+        } else if server.contains("apache") {
+            format!(
+                "The answers come through Apache (Server: {}): it leaves headers with `_` out of \
+                 the CGI and FastCGI variables (php-fpm, $_SERVER['HTTP_API_ID']); mod_php's \
+                 getallheaders() still has them. Read getallheaders() in the add-on, or map the \
+                 header: `SetEnvIfNoCase ^API.ID$ ^(.*)$ HTTP_API_ID=$1`.",
+                self.server.as_deref().unwrap_or("Apache")
+            )
+        } else {
+            "nginx drops such headers unless `underscores_in_headers on;` is set; Apache leaves \
+             them out of CGI/FastCGI variables (read getallheaders(), or map the header with \
+             `SetEnvIfNoCase ^API.ID$ ^(.*)$ HTTP_API_ID=$1`)."
+                .to_owned()
+        };
+        Some(format!(
+            "every authenticated request got AMP001 ({} of {} AMP answers). {proof} {fix} Check \
+             with: curl -sS -H \"API_ID: $AMP_API_ID\" --data 'action=create' URL (expect AMP003 \
+             or AMP002, not AMP001), and compare with a request sent to WHMCS directly.",
+            self.authenticated_amp001, self.authenticated
+        ))
+    }
+
     /// Whether one run-level cause explains the failures seen so far (every authenticated
     /// answer AMP001, most answers redirects, 404s, gateway errors or not AMP answers at all):
     /// then a failing case says nothing of its values, and shrinking it only adds traffic.
     pub(crate) fn explains_failures(&self) -> bool {
         let most = |n: usize| self.answered >= 3 && n * 2 >= self.answered;
-        (self.authenticated >= 3 && self.authenticated_amp001 == self.authenticated)
+        self.key_refused()
             || most(self.redirects)
             || most(self.not_found)
             || most(self.gateway)
@@ -117,14 +182,8 @@ impl Diagnostics {
     /// The notes, each said once.
     pub(crate) fn notes(&self, endpoint: &str) -> Vec<String> {
         let mut notes = Vec::new();
-        if self.authenticated >= 3 && self.authenticated_amp001 == self.authenticated {
-            notes.push(
-                "every authenticated request got AMP001. Is the API_ID right? A proxy may also drop it: nginx drops \
-                 headers whose name contains `_` unless `underscores_in_headers on;` is set (and `ignore_invalid_headers` \
-                 is on by default). Check with: curl -sS -H \"API_ID: $AMP_API_ID\" --data 'action=create' URL \
-                 (expect AMP003 or AMP002, not AMP001), and compare with a request sent to WHMCS directly."
-                    .to_owned(),
-            );
+        if let Some(note) = self.header_note() {
+            notes.push(note);
         }
         if let Some((status, first)) = &self.html {
             notes.push(format!(

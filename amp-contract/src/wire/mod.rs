@@ -859,12 +859,14 @@ impl Client {
             status,
             content_type,
             location,
+            server,
             ..
         } = read.head;
         Ok(Answer {
             status,
             content_type,
             location,
+            server,
             body,
         })
     }

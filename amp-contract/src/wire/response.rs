@@ -20,6 +20,8 @@ pub struct Answer {
     pub content_type: Option<String>,
     /// The `Location`, if any (redirects are never followed).
     pub location: Option<String>,
+    /// The `Server`, if any: which hop answered (a web server's own page names it).
+    pub server: Option<String>,
     /// The body, at most the cap given to [`Client::exchange`](super::Client::exchange).
     pub body: Vec<u8>,
 }
@@ -43,6 +45,7 @@ pub(super) struct Head {
     pub(super) status: u16,
     pub(super) content_type: Option<String>,
     pub(super) location: Option<String>,
+    pub(super) server: Option<String>,
     pub(super) framing: Framing,
     /// The server lets the connection be reused (HTTP/1.1 without `Connection: close`, or
     /// HTTP/1.0 with `keep-alive`).
@@ -143,6 +146,7 @@ pub(super) fn parse_head(buf: &[u8], head_request: bool) -> Parsed {
             status,
             content_type: text("content-type"),
             location: text("location"),
+            server: text("server"),
             keep_alive: keep_alive && framing != Framing::Close && status != 101,
             framing,
         },
