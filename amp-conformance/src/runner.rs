@@ -217,6 +217,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
     let mut diagnostics = Diagnostics::default();
     let mut snapshot_outcomes = Vec::new();
     let mut snapshot_notes = Vec::new();
+    let mut pending_snapshots: Vec<(String, String)> = Vec::new();
     let mut checks: Vec<CheckResult> = Vec::new();
     let mut stored: Vec<CheckResult> = Vec::new();
     let mut ids: Vec<IdSeen> = Vec::new();
@@ -260,17 +261,15 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
                 continue;
             }
             let mut verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
-            if let (Some(snapshots), Ok(http), true) =
-                (&config.snapshots, &answer, index < plan.fixture_count)
-            {
-                let content = snapshot::content(http, key, run_id);
-                match snapshots.check(&ready.case.id, &content) {
-                    Ok(outcome) => snapshot_outcomes.push(outcome),
-                    Err(e) => snapshot_notes.push(format!(
-                        "cannot write snapshots in {}: {e}",
-                        snapshots.dir().display()
-                    )),
-                }
+            if let (true, Ok(http), true) = (
+                config.snapshots.is_some(),
+                &answer,
+                index < plan.fixture_count,
+            ) {
+                // Checked once the run is over: answers that never came from the API (a
+                // redirect, a front's page, a dropped key) must not become the baseline.
+                pending_snapshots
+                    .push((ready.case.id.clone(), snapshot::content(http, key, run_id)));
             }
             let mut ready = ready;
             // Status and media type (R-STATUS, R-BODY's 413) do not depend on the values:
@@ -344,6 +343,31 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         ids.extend(created.iter().map(IdSeen::from));
     }
     let stop = sender.finish();
+    if let Some(snapshots) = &config.snapshots {
+        let reached_api = !diagnostics.explains_failures()
+            && stop.as_ref().is_none_or(|s| s.cause == StopCause::Broken);
+        if reached_api {
+            for (id, content) in &pending_snapshots {
+                match snapshots.check(id, content) {
+                    Ok(outcome) => snapshot_outcomes.push(outcome),
+                    Err(e) => {
+                        snapshot_notes.push(format!(
+                            "cannot write snapshots in {}: {e}",
+                            snapshots.dir().display()
+                        ));
+                        break;
+                    }
+                }
+            }
+        } else if !pending_snapshots.is_empty() {
+            snapshot_notes.push(format!(
+                "the baseline in {} was neither compared nor extended: this run did not reach \
+                 the API (see the notes above), so its answers say nothing of the API's",
+                snapshots.dir().display()
+            ));
+        }
+    }
+    drop(pending_snapshots);
     if let Some(why) = sender.unreachable() {
         return Err(RunError::Unreachable(format!(
             "{endpoint}: {}",

@@ -706,3 +706,34 @@ async fn the_default_rate_applies_to_a_remote_target_in_every_command() {
         session.close().await;
     }
 }
+
+/// Issue 20: a run that never reached the API (every answer a redirect, a dropped key) records
+/// no baseline, and says so, so that the fixed rerun is not failed by that run's answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_never_reached_the_api_records_no_baseline() {
+    let redirect = spawn(|stream: TcpStream, _: RawRequest| async move {
+        let answer = response(
+            "301 Moved Permanently",
+            &[("Location", "https://whmcs.example.invalid/api.php")],
+            b"",
+        );
+        reply(stream, answer).await
+    })
+    .await;
+    let dropped = spawn(|stream: TcpStream, _: RawRequest| async move {
+        let body = raw::amp_error(amp_contract::ErrorCode::Unauthorized, "Unauthorized.");
+        reply(stream, raw::json(&body)).await
+    })
+    .await;
+    for (server, code) in [(&redirect, 2), (&dropped, 1)] {
+        let dir = raw::temp_dir("no-baseline");
+        let (got, out) = snapshot_run(&server.endpoint(), &dir, &[]).await;
+        assert_eq!(got, Some(code), "{out}");
+        assert!(
+            files_with(&dir, ".snap").is_empty(),
+            "a baseline from answers that are not the API's: {out}"
+        );
+        assert!(out.contains("neither compared nor extended"), "{out}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
