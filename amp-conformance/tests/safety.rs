@@ -737,3 +737,75 @@ async fn a_run_that_never_reached_the_api_records_no_baseline() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// CONTRACT.md D-NO-5XX covers bodies of at most 1 MiB: a front's own 413 page for a larger
+/// body (stock nginx, `client_max_body_size 1m`) is R-BODY's matter, NON-STRICT, never a FAIL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fronts_own_413_for_a_body_over_1_mib_is_not_a_d_no_5xx_failure() {
+    let ids = Arc::new(AtomicU64::new(0));
+    let server = spawn(move |stream: TcpStream, request: RawRequest| {
+        let ids = Arc::clone(&ids);
+        async move {
+            if request.body.len() > amp_contract::envelope::BODY_LIMIT {
+                let page = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n\
+                            <body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n\
+                            <hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+                let answer = response(
+                    "413 Request Entity Too Large",
+                    &[("Server", "nginx/1.22.1"), ("Content-Type", "text/html")],
+                    page.as_bytes(),
+                );
+                return reply(stream, answer).await;
+            }
+            let (status, body, _) = raw::amp_answer(&request, KEY, &ids);
+            let status = if status == 413 {
+                "413 Too Large"
+            } else {
+                "200 OK"
+            };
+            reply(
+                stream,
+                response(
+                    status,
+                    &[("Content-Type", "application/json")],
+                    body.as_bytes(),
+                ),
+            )
+            .await
+        }
+    })
+    .await;
+    let mut config = raw::config(&server.endpoint(), KEY);
+    config.cases = 40;
+    let report = run(config).await.unwrap();
+    let oversize: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.id.contains("oversize"))
+        .collect();
+    assert!(
+        oversize.len() >= 3,
+        "fixtures and a generated oversize case: {oversize:#?}"
+    );
+    for check in &oversize {
+        assert!(check.class != Class::Fail, "{check:#?}");
+    }
+    assert!(
+        oversize
+            .iter()
+            .any(|c| c.class == Class::NonStrict && c.rule == "R-BODY"),
+        "{oversize:#?}"
+    );
+    assert!(
+        !report
+            .checks
+            .iter()
+            .any(|c| c.rule == "D-NO-5XX" && c.class == Class::Fail),
+        "no D-NO-5XX failure"
+    );
+    assert!(
+        report.passed,
+        "a correct server behind stock nginx passes: {:#?}",
+        report.notes
+    );
+}

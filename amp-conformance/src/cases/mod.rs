@@ -547,4 +547,15 @@ impl Case {
     pub fn writes(&self) -> bool {
         matches!(self.expect, Expectation::Success)
     }
+
+    /// Whether its body is over the 1 MiB that D-NO-5XX covers (a web server's own limit may
+    /// refuse it, and R-BODY decides the answer). Counted on the decoded pairs, which the
+    /// encoded body is never shorter than.
+    pub fn oversize(&self) -> bool {
+        let len = match &self.request.body {
+            BodySpec::Raw(raw) => raw.len(),
+            BodySpec::Form { pairs, .. } => pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum(),
+        };
+        len > envelope::BODY_LIMIT
+    }
 }

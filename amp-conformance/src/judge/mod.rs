@@ -292,6 +292,30 @@ pub fn judge(
         Err(err) => return verdict(Class::Error, case.rule(), err.to_string(), err.to_string()),
         Ok(answer) => answer,
     };
+    let deviation = match profile {
+        Profile::Reference => Class::NonStrict,
+        Profile::Documented => Class::Info,
+    };
+    // D-NO-5XX covers bodies of at most 1 MiB: a larger one may be refused by a web server's
+    // own limit (nginx's `client_max_body_size 1m` answers its HTML 413), and R-BODY decides
+    // what the answer should be (CONTRACT.md §2, D-NO-5XX).
+    let hop_refused =
+        case.oversize() && (answer.status >= 500 || parse_answer(&answer.body).is_err());
+    if hop_refused {
+        let what = parse_answer(&answer.body).map_or_else(
+            |(_, w)| format!("HTTP {} {w}", answer.status),
+            |p| summary(answer, &p),
+        );
+        return verdict(
+            deviation,
+            Rule::RBody.id(),
+            format!(
+                "a body over 1 MiB refused by a hop's own limit ({what}); R-BODY's answer is \
+                 HTTP 413 with an AMP JSON error"
+            ),
+            what,
+        );
+    }
     if answer.status >= 500 {
         let what = parse_answer(&answer.body).map_or_else(
             |(_, w)| format!("HTTP {} {w}", answer.status),
@@ -416,10 +440,6 @@ pub fn judge(
     }
 
     // The reference layer: the exact answer of this project's resolutions.
-    let deviation = match profile {
-        Profile::Reference => Class::NonStrict,
-        Profile::Documented => Class::Info,
-    };
     let decided_by = reference_rule(case, documented);
     let silence = match documented {
         Documented::Silent { rules, .. } => format!(
