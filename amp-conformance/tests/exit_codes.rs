@@ -262,21 +262,8 @@ async fn https_front(dir: &std::path::Path) -> HttpsFront {
     let backend = spawn(move |stream: TcpStream, request: RawRequest| {
         let ids = Arc::clone(&ids);
         async move {
-            let (status, body, _) = raw::amp_answer(&request, KEY, &ids);
-            let status = if status == 413 {
-                "413 Too Large"
-            } else {
-                "200 OK"
-            };
-            reply(
-                stream,
-                response(
-                    status,
-                    &[("Content-Type", "application/json")],
-                    body.as_bytes(),
-                ),
-            )
-            .await
+            let (answer, _) = raw::amp_http_answer(&request, KEY, &ids);
+            reply(stream, answer).await
         }
     })
     .await;

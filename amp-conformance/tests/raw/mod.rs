@@ -287,6 +287,23 @@ pub fn amp_answer(request: &RawRequest, key: &str, ids: &AtomicU64) -> (u16, Str
     }
 }
 
+/// The whole HTTP answer of a correct AMP server (HTTP 200, or R-BODY's 413, with JSON), and
+/// whether a report was created.
+pub fn amp_http_answer(request: &RawRequest, key: &str, ids: &AtomicU64) -> (Vec<u8>, bool) {
+    let (status, body, created) = amp_answer(request, key, ids);
+    let status = if status == 413 {
+        "413 Too Large"
+    } else {
+        "200 OK"
+    };
+    let answer = response(
+        status,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    (answer, created)
+}
+
 /// A raw AMP error body.
 pub fn amp_error(code: ErrorCode, description: &str) -> String {
     serde_json::json!({
