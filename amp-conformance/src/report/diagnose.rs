@@ -61,7 +61,7 @@ impl Diagnostics {
         if let Ok(amp) = &parsed {
             let amp001 = matches!(
                 amp,
-                judge::Answer::Error(amp_contract::ErrorCode::Unauthorized, _)
+                judge::AmpAnswer::Error(amp_contract::ErrorCode::Unauthorized, _)
             );
             match auth {
                 Auth::Valid => {
