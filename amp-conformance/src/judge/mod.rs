@@ -584,3 +584,6 @@ impl Judging<'_> {
         self.verdict(self.deviation, rule, Some(deviation))
     }
 }
+
+#[cfg(test)]
+mod tests;
