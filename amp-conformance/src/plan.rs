@@ -193,6 +193,18 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
             }
         }
     }
+    // A near miss of the key that is the key itself would be a valid request labelled invalid.
+    if let crate::cases::Auth::NearMiss(miss) = &case.request.auth {
+        let value = miss.apply(key);
+        if value == key || value.is_empty() {
+            let reason = format!(
+                "the key has no `{}` near miss that differs from it (a key of letters and \
+                 digits longer than one character has)",
+                miss.name()
+            );
+            return Planned::Skip(Box::new(case), reason);
+        }
+    }
     let marker = (!case.admin_notes_under_test).then(|| cx.marker());
     let wire = case.request.render(&subst, marker.as_deref(), seed);
     let wire = match cx.guard(wire, marker.as_deref()) {
@@ -205,7 +217,7 @@ pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
     let mutation = matches!(
         case.origin,
         Origin::Property {
-            generator: Generator::Mutation,
+            generator: Generator::Mutation | Generator::Coverage,
             ..
         }
     );
@@ -370,11 +382,23 @@ fn plan_batch(
     batch
 }
 
+/// The write priority of the coverage model's packed creates: before every other write.
+const COVERAGE_PRIORITY: u8 = u8::MAX;
+
 /// Where a write stands when the budget is short, once every rule has its create: D-SUCCESS
 /// first, then D-DEFAULTS, then the other documented checks, then reference ones, then
 /// generated cases.
 fn write_priority(case: &Case) -> u8 {
     let fixture = matches!(case.origin, Origin::Fixture { .. });
+    if matches!(
+        case.origin,
+        Origin::Property {
+            generator: Generator::Coverage,
+            ..
+        }
+    ) {
+        return COVERAGE_PRIORITY;
+    }
     match (fixture, case.rule()) {
         (true, rule) if rule == Rule::DSuccess.id() => 0,
         (true, _) if case.rules.iter().any(|r| r == Rule::DDefaults.id()) => 2,
@@ -432,8 +456,21 @@ fn over_budget(
     writes.sort_by_key(|(priority, index, _)| (*priority, *index));
     let mut covered: HashSet<&str> = covered_before.iter().map(String::as_str).collect();
     let mut chosen: Vec<usize> = Vec::new();
-    // The page's most basic demand first: a plain D-SUCCESS create.
-    if let Some((0, index, rules)) = writes.first().filter(|_| budget > 0) {
+    // The coverage model's packed creates first: together they carry every documented-valid
+    // value class, each create a stored-value check of many fields at once.
+    for (_, index, rules) in writes.iter().filter(|(p, _, _)| *p == COVERAGE_PRIORITY) {
+        if chosen.len() >= budget {
+            break;
+        }
+        covered.extend(rules.iter().copied());
+        chosen.push(*index);
+    }
+    // Then the page's most basic demand: a plain D-SUCCESS create.
+    if let Some((0, index, rules)) = writes
+        .iter()
+        .find(|(p, _, _)| *p != COVERAGE_PRIORITY)
+        .filter(|_| chosen.len() < budget)
+    {
         covered.extend(rules.iter().copied());
         chosen.push(*index);
     }
@@ -560,7 +597,15 @@ pub(crate) fn prepare(
         allow_suspend: cx.embedded || config.allow_suspend,
     });
     let fixture_count = fixtures.len();
-    let total = fixture_count + properties.remaining();
+    // The coverage model's cases travel with the fixtures (after them: snapshots cover the
+    // fixtures only), so that the write budget sees the packed creates first.
+    let mut fixtures = fixtures;
+    fixtures.extend(crate::cases::coverage::cases(
+        crate::cases::coverage::CoverContext {
+            allow_writes: cx.embedded || config.allow_writes,
+        },
+    ));
+    let total = fixtures.len() + properties.remaining();
     let mut plan = Plan {
         fixture_count,
         total,

@@ -441,9 +441,11 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         context: run_context(config, cx),
         cases,
         read_only_creates,
+        coverage: Default::default(),
         passed: false,
         seconds: 0.0,
     };
+    report.coverage = crate::report::coverage::summarise(&report.checks);
     redact(&mut report, key);
     report.apply_known_failures(&config.known_failures);
     report.settle();
