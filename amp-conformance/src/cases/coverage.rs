@@ -883,6 +883,7 @@ pub struct CoverContext {
 }
 
 const CREATE: &str = "cover/create/";
+const WRITE: &str = "cover/write/";
 const VALUE: &str = "cover/value/";
 const FORM: &str = "cover/form/";
 
@@ -911,7 +912,18 @@ fn with_action(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
-/// The documented-valid classes of each field, in model order.
+impl ValueCell {
+    /// Whether its value could suspend a service (guarded by `--allow-suspend`): such a cell
+    /// gets a create of its own, so that a run without the flag loses only that cell.
+    pub fn may_suspend(&self) -> bool {
+        self.value.as_deref().is_some_and(|v| {
+            amp_contract::create::pairs_may_suspend([(self.field.as_bytes(), v.as_bytes())])
+        })
+    }
+}
+
+/// The documented-valid classes of each field that packed creates carry (not the suspending
+/// ones), in model order.
 fn documented_by_field(cells: &[ValueCell]) -> Vec<(&'static FieldMeta, Vec<&ValueCell>)> {
     CreateAbuseReport::FIELDS
         .iter()
@@ -921,6 +933,7 @@ fn documented_by_field(cells: &[ValueCell]) -> Vec<(&'static FieldMeta, Vec<&Val
                 cells
                     .iter()
                     .filter(|c| c.field == f.name && c.layer == ClassLayer::DocumentedValid)
+                    .filter(|c| !c.may_suspend())
                     .collect(),
             )
         })
@@ -1001,6 +1014,30 @@ pub fn cases(cx: CoverContext) -> Vec<Case> {
                 format!(
                     "a create packed with documented values ({})",
                     names.join(", ")
+                ),
+                RequestSpec::form(with_action(pairs)),
+                out.len(),
+            );
+            case.expect = Expectation::Success;
+            out.push(case);
+        }
+    }
+    if cx.allow_writes {
+        // A suspending documented value in a create of its own, the rest plain.
+        for cell in cells
+            .iter()
+            .filter(|c| c.layer == ClassLayer::DocumentedValid && c.may_suspend())
+        {
+            let mut pairs = plain(Need::Service.placeholder());
+            if let Some(value) = &cell.value {
+                pairs.push((cell.field.as_bytes().to_vec(), value.clone().into_bytes()));
+            }
+            let mut case = coverage_case(
+                format!("{WRITE}{}", cell.id()),
+                vec![Rule::DSuccess, Rule::DOptionals, Rule::DDefaults],
+                format!(
+                    "a create with the documented value `{}` in {}",
+                    cell.class, cell.field
                 ),
                 RequestSpec::form(with_action(pairs)),
                 out.len(),
@@ -1108,7 +1145,7 @@ pub fn cells_of(check_id: &str) -> Vec<String> {
             .map(ValueCell::id)
             .collect();
     }
-    if let Some(cell) = id.strip_prefix(VALUE) {
+    if let Some(cell) = id.strip_prefix(VALUE).or_else(|| id.strip_prefix(WRITE)) {
         return vec![cell.to_owned()];
     }
     if let Some(form) = id.strip_prefix(FORM) {
@@ -1119,7 +1156,7 @@ pub fn cells_of(check_id: &str) -> Vec<String> {
 
 /// Whether a check id is a packed create (or its stored-value check).
 pub fn is_packed_create(check_id: &str) -> bool {
-    check_id.starts_with(CREATE)
+    check_id.starts_with(CREATE) || check_id.starts_with(WRITE)
 }
 
 /// The model as `amp-conformance list --coverage` prints it.
@@ -1203,7 +1240,14 @@ mod tests {
     fn packed_creates_are_documented_valid_and_cover_every_documented_cell() {
         let all = cases(CoverContext { allow_writes: true });
         let packed: Vec<&Case> = all.iter().filter(|c| is_packed_create(&c.id)).collect();
-        assert_eq!(packed.len(), packed_count());
+        assert_eq!(
+            packed.len(),
+            packed_count()
+                + value_cells()
+                    .iter()
+                    .filter(|c| c.layer == ClassLayer::DocumentedValid && c.may_suspend())
+                    .count()
+        );
         let mut covered = std::collections::HashSet::new();
         for case in &packed {
             let wire = render(case);
