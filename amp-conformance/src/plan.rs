@@ -439,7 +439,7 @@ pub fn write_coverage(ready: &Ready) -> Vec<&str> {
 }
 
 /// Chooses which creates a budget of `budget` writes sends (CONTRACT.md §6): a plain D-SUCCESS
-/// create, then, greedily, the creates that exercise the most rules (documented ones first) no
+/// create, the coverage model's packed creates, then, greedily, the creates that exercise the most rules (documented ones first) no
 /// chosen create exercises yet, so that every rule
 /// that needs a write is exercised once; then the rest by [`write_priority`]. Returns the
 /// indices of `ready` (positions) that are over budget.
@@ -456,21 +456,18 @@ fn over_budget(
     writes.sort_by_key(|(priority, index, _)| (*priority, *index));
     let mut covered: HashSet<&str> = covered_before.iter().map(String::as_str).collect();
     let mut chosen: Vec<usize> = Vec::new();
-    // The coverage model's packed creates first: together they carry every documented-valid
+    // The page's most basic demand first: a plain D-SUCCESS create, the baseline that tells
+    // a server refusing every create from one refusing some values.
+    if let Some((0, index, rules)) = writes.first().filter(|_| budget > 0) {
+        covered.extend(rules.iter().copied());
+        chosen.push(*index);
+    }
+    // Then the coverage model's packed creates: together they carry every documented-valid
     // value class, each create a stored-value check of many fields at once.
     for (_, index, rules) in writes.iter().filter(|(p, _, _)| *p == COVERAGE_PRIORITY) {
         if chosen.len() >= budget {
             break;
         }
-        covered.extend(rules.iter().copied());
-        chosen.push(*index);
-    }
-    // Then the page's most basic demand: a plain D-SUCCESS create.
-    if let Some((0, index, rules)) = writes
-        .iter()
-        .find(|(p, _, _)| *p != COVERAGE_PRIORITY)
-        .filter(|_| chosen.len() < budget)
-    {
         covered.extend(rules.iter().copied());
         chosen.push(*index);
     }
@@ -599,12 +596,15 @@ pub(crate) fn prepare(
     let fixture_count = fixtures.len();
     // The coverage model's cases travel with the fixtures (after them: snapshots cover the
     // fixtures only), so that the write budget sees the packed creates first.
+    // They are built-in cases: a run of only the user's own fixtures has none.
     let mut fixtures = fixtures;
-    fixtures.extend(crate::cases::coverage::cases(
-        crate::cases::coverage::CoverContext {
-            allow_writes: cx.embedded || config.allow_writes,
-        },
-    ));
+    if config.fixtures.builtin {
+        fixtures.extend(crate::cases::coverage::cases(
+            crate::cases::coverage::CoverContext {
+                allow_writes: cx.embedded || config.allow_writes,
+            },
+        ));
+    }
     let total = fixtures.len() + properties.remaining();
     let mut plan = Plan {
         fixture_count,

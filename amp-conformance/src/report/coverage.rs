@@ -102,11 +102,25 @@ impl CellCoverage {
     }
 }
 
+/// A packed create that was refused or stored wrong, narrowed down to the cells at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Narrowed {
+    /// The check (`cover/create/NN`, or its `#stored` check).
+    pub check: String,
+    /// The cells it carried that the evidence points at: for a stored difference, the cells
+    /// of the fields that differ; for a refusal, the cells whose single-value probe (the same
+    /// value alone, the rest plain, read-only) was refused too.
+    pub suspects: Vec<String>,
+}
+
 /// The coverage of a run, cell by cell.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunCoverage {
     /// Every cell of the model.
     pub cells: Vec<CellCoverage>,
+    /// Packed creates refused or stored wrong, with the cells at fault.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub narrowed: Vec<Narrowed>,
 }
 
 impl RunCoverage {
@@ -154,6 +168,22 @@ impl RunCoverage {
         } else {
             let parts: Vec<String> = why.iter().map(|(w, n)| format!("{n} by {w}")).collect();
             format!("; not reached: {}", parts.join(", "))
+        };
+        let narrowed: Vec<String> = self
+            .narrowed
+            .iter()
+            .map(|n| {
+                if n.suspects.is_empty() {
+                    format!("{}: no single value alone", n.check)
+                } else {
+                    format!("{}: {}", n.check, n.suspects.join(", "))
+                }
+            })
+            .collect();
+        let not = if narrowed.is_empty() {
+            not
+        } else {
+            format!("{not}; at fault: {}", narrowed.join("; "))
         };
         Some(format!(
             "coverage: {} of {} model cells reached ({} answered, {} stored and read back; {} of \
@@ -244,7 +274,69 @@ pub fn summarise(checks: &[CheckResult]) -> RunCoverage {
             }
         }
     }
-    RunCoverage { cells }
+    let narrowed = narrow(checks);
+    RunCoverage { cells, narrowed }
+}
+
+/// Whether `text` names `word` as a word (an AMP003 description naming a parameter).
+fn names(text: &str, word: &str) -> bool {
+    let part = |c: char| c.is_alphanumeric() || c == '_';
+    !word.is_empty()
+        && text.match_indices(word).any(|(at, _)| {
+            !text[..at].chars().next_back().is_some_and(part)
+                && !text[at + word.len()..].chars().next().is_some_and(part)
+        })
+}
+
+/// Narrows down each failing packed create to the cells the evidence points at.
+fn narrow(checks: &[CheckResult]) -> Vec<Narrowed> {
+    let finding = |c: &CheckResult| matches!(c.class, Class::Fail | Class::NonStrict);
+    checks
+        .iter()
+        .filter(|c| coverage::is_packed_create(&c.id) && finding(c))
+        .map(|check| {
+            let carried = coverage::cells_of(&check.id);
+            let suspects: Vec<String> = if check.id.ends_with("#stored") {
+                // The fields the stored record shows different (`FIELD "…", expected …`).
+                carried
+                    .into_iter()
+                    .filter(|cell| {
+                        cell.split('/').next().is_some_and(|field| {
+                            check.actual.contains(&format!(": {field} "))
+                                || check.actual.contains(&format!("; {field} "))
+                        })
+                    })
+                    .collect()
+            } else {
+                // The values whose read-only probe (the value alone, the rest plain) got an
+                // answer naming its field too; failing that, the fields the refusal names.
+                let field = |cell: &str| cell.split('/').next().unwrap_or_default().to_owned();
+                let probed: Vec<String> = carried
+                    .iter()
+                    .filter(|cell| {
+                        checks.iter().any(|probe| {
+                            !coverage::is_packed_create(&probe.id)
+                                && coverage::cells_of(&probe.id) == [(*cell).clone()]
+                                && names(&probe.actual, &field(cell))
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                if probed.is_empty() {
+                    carried
+                        .into_iter()
+                        .filter(|cell| names(&check.actual, &field(cell)))
+                        .collect()
+                } else {
+                    probed
+                }
+            };
+            Narrowed {
+                check: check.id.clone(),
+                suspects,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -261,6 +353,15 @@ mod tests {
             Why::of_skip("creates a report: pass --allow-writes to run it"),
             Why::Flag("--allow-writes".to_owned())
         );
+    }
+
+    #[test]
+    fn names_is_by_word() {
+        assert!(names(
+            "Missing or invalid parameters: service_id, category.",
+            "category"
+        ));
+        assert!(!names("invalid service_ip", "service"));
     }
 
     #[test]

@@ -252,3 +252,29 @@ async fn key_request_is_fail_d_auth() {
     )
     .await;
 }
+
+/// A refused packed create is narrowed down by the read-only single-value probes to the value
+/// at fault; a stored difference, to the field that differs.
+#[tokio::test]
+async fn failing_packed_creates_are_narrowed_to_the_cell_at_fault() {
+    if !php_ready() {
+        return;
+    }
+    for (bug, suspect, stored_check) in [
+        ("zero-category", "category/zero", false),
+        ("nl2br-info", "additional_info/newline", true),
+    ] {
+        let server = PhpServer::start(bug);
+        let report = checked_run(&server, default_config(&server, 1)).await;
+        let mut expect = Expectations::new(bug, &report);
+        let narrowed = &report.coverage.narrowed;
+        expect.that(
+            narrowed
+                .iter()
+                .any(|n| n.check.ends_with("#stored") == stored_check && n.suspects == [suspect]),
+            "a failing packed create narrowed to exactly the cell at fault",
+            || format!("{narrowed:?}"),
+        );
+        expect.check();
+    }
+}
