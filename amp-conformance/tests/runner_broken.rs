@@ -177,12 +177,7 @@ async fn known_failures_are_reported_but_do_not_fail_a_strict_run() {
 
 /// A known failure named by its rule lasts: generated check ids change with the seed, the rule
 /// does not (a `--known-failures` file with `R-SUSPEND`, seeds 1, 2 and 3, `--strict`).
-// The coverage model's read-only probe `cover/value/suspend_method/page-example` names the
-// missing service and `suspend`: this server answers AMP003 naming service_id only, which the
-// judge files under R-ORDER (stopping at the first error) rather than R-SUSPEND (the value
-// accepted). CONTRACT.md's answer is R-SUSPEND; the attribution is issue 19 cause 4.
 #[tokio::test]
-#[ignore = "needs evidence-based attribution (issue 19 cause 4)"]
 async fn a_known_rule_keeps_a_strict_run_green_for_every_seed() {
     let server = spawn(Mutant::AcceptsSuspend).await;
     let entries = parse_known_failures("# the page's own example, accepted until v2\nR-SUSPEND\n");

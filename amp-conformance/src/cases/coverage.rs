@@ -1048,7 +1048,16 @@ pub fn cases(cx: CoverContext) -> Vec<Case> {
     }
     let missing = Need::MissingService.placeholder();
     for cell in cells.iter().filter(|c| !c.needs_write()) {
-        let mut pairs = plain(missing);
+        // An invalid value goes with `{service}`: the missing service in a read-only run (the
+        // planner's rule), a real one where the run may write, so that the value is the
+        // request's only error and a refusal names it alone (a lenient server that accepts
+        // it creates a report with the purge marker, as the fixtures' invalid values do).
+        let service = if cell.layer == ClassLayer::Invalid {
+            Need::Service.placeholder()
+        } else {
+            missing
+        };
+        let mut pairs = plain(service);
         let name = cell.field.as_bytes().to_vec();
         let value = cell.value.clone().unwrap_or_default().into_bytes();
         match pairs.iter_mut().find(|(k, _)| *k == name) {
