@@ -1173,9 +1173,14 @@ pub fn listing() -> String {
     let cells = value_cells();
     let forms = form_cells();
     let fields = CreateAbuseReport::FIELDS.len();
+    let own = cells
+        .iter()
+        .filter(|c| c.layer == ClassLayer::DocumentedValid && c.may_suspend())
+        .count();
     let mut out = format!(
         "# coverage model: {} value cells over {fields} fields, {} request-part forms; {} \
-         packed creates carry every documented-valid cell\n",
+         packed creates and {own} creates of their own (suspending values) carry every \
+         documented-valid cell\n",
         cells.len(),
         forms.len(),
         packed_count()
