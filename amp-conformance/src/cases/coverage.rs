@@ -15,6 +15,13 @@
 //! - **request-form probes** (`cover/form/PART/FORM`, read-only): where the key travels, how it
 //!   is compared (near misses of the real key), method and content type.
 //!
+//! Sources for the transformations: the PHP manual (`htmlspecialchars`, `nl2br`, `ucfirst`,
+//! `wordwrap`, `strip_tags`, `addslashes`, `substr`, `utf8_decode`, `empty`, boolean casts;
+//! sanitize filters: `FILTER_SANITIZE_STRING` strips tags and encodes quotes,
+//! `FILTER_SANITIZE_FULL_SPECIAL_CHARS` is `htmlspecialchars(ENT_QUOTES)`,
+//! `FILTER_FLAG_STRIP_LOW` removes every byte below 32, tab and newline included; `$_REQUEST`
+//! holds `$_GET`, `$_POST` and `$_COOKIE` by `request_order`), and WHMCS add-on code.
+//!
 //! [`cells_of`] maps a check id back to the cells it exercises, which is how a report says
 //! what a run covered (`report::coverage`).
 
@@ -145,7 +152,7 @@ const CLASSES: &[ValueClass] = &[
         VALID,
         STORED,
         Sample::Text("Tom & Jerry's \"shop\" a<b"),
-        "htmlspecialchars()/htmlentities() on store (&amp; &quot; &#039; &lt;), addslashes() or magic quotes (\\' \\\"), FILTER_SANITIZE_SPECIAL_CHARS",
+        "htmlspecialchars()/htmlentities() on store (&amp; &quot; &#039; &lt;), addslashes() or magic quotes (\\' \\\"), FILTER_SANITIZE_SPECIAL_CHARS / FULL_SPECIAL_CHARS",
     ),
     class(
         Kind::Text,
