@@ -1315,6 +1315,20 @@ mod tests {
     }
 
     #[test]
+    fn near_misses_are_scrubbed_but_ordinary_words_are_not() {
+        let secret = crate::target::Secret::new("interrupt-key-1");
+        let text = format!(
+            "interrupted; got {} and {}",
+            NearMiss::OtherCase.apply("interrupt-key-1"),
+            NearMiss::Truncated.apply("interrupt-key-1")
+        );
+        assert_eq!(
+            secret.redact(&text),
+            "interrupted; got ${AMP_API_ID~~} and ${AMP_API_ID%?}"
+        );
+    }
+
+    #[test]
     fn near_misses_differ_from_the_key_and_auth_round_trips() {
         for miss in NearMiss::ALL {
             assert_ne!(

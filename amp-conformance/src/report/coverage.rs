@@ -68,7 +68,6 @@ pub enum CellState {
     /// Not exercised.
     Missed {
         /// Why.
-        #[serde(flatten)]
         why: Why,
     },
 }
@@ -368,6 +367,43 @@ mod tests {
             "category"
         ));
         assert!(!names("invalid service_ip", "service"));
+    }
+
+    #[test]
+    fn every_state_serialises() {
+        let cell = |state| CellCoverage {
+            cell: "category/zero".to_owned(),
+            layer: ClassLayer::DocumentedValid,
+            rule: Rule::DDefaults,
+            needs_write: false,
+            state,
+        };
+        let coverage = RunCoverage {
+            cells: vec![
+                cell(CellState::Stored),
+                cell(CellState::Answered),
+                cell(CellState::Missed { why: Why::Budget }),
+                cell(CellState::Missed {
+                    why: Why::Flag("--allow-writes".to_owned()),
+                }),
+                cell(CellState::Missed {
+                    why: Why::NoObserver,
+                }),
+                cell(CellState::Missed {
+                    why: Why::NeedsWrite,
+                }),
+                cell(CellState::Missed {
+                    why: Why::Other("x".to_owned()),
+                }),
+            ],
+            narrowed: vec![Narrowed {
+                check: "cover/create/00".to_owned(),
+                suspects: vec!["category/zero".to_owned()],
+            }],
+        };
+        let json = serde_json::to_value(&coverage).unwrap_or_default();
+        assert_eq!(json["cells"][3]["state"]["why"]["detail"], "--allow-writes");
+        assert_eq!(json["cells"][0]["rule"], "D-DEFAULTS");
     }
 
     #[test]
