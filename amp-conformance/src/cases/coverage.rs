@@ -95,6 +95,10 @@ enum Sample {
     Repeat(&'static str, usize),
     /// The parameter left out (the default applies).
     Omitted,
+    /// The field's first allowed spelling (its default), upper-cased.
+    FirstAllowedUpper,
+    /// The field's first allowed spelling, with a leading space.
+    FirstAllowedPadded,
 }
 
 /// A value class of a field kind.
@@ -491,7 +495,7 @@ const CLASSES: &[ValueClass] = &[
         "other-case",
         INVALID,
         FIELD,
-        Sample::Text("NOSUSPEND"),
+        Sample::FirstAllowedUpper,
         "strtolower() before in_array()",
     ),
     class(
@@ -499,7 +503,7 @@ const CLASSES: &[ValueClass] = &[
         "padded",
         INVALID,
         FIELD,
-        Sample::Text(" nosuspend"),
+        Sample::FirstAllowedPadded,
         "trim() before in_array()",
     ),
 ];
@@ -586,6 +590,10 @@ pub fn value_cells() -> Vec<ValueCell> {
                     Sample::Text(t) => Some(t.to_owned()),
                     Sample::Repeat(t, n) => Some(t.repeat(n)),
                     Sample::Omitted => None,
+                    Sample::FirstAllowedUpper => {
+                        meta.allowed.first().map(|a| a.to_ascii_uppercase())
+                    }
+                    Sample::FirstAllowedPadded => meta.allowed.first().map(|a| format!(" {a}")),
                 },
                 reveals: c.reveals,
             });
