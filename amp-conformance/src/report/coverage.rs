@@ -120,6 +120,8 @@ pub struct RunCoverage {
     /// Packed creates refused or stored wrong, with the cells at fault.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub narrowed: Vec<Narrowed>,
+    /// Whether the run had no observer, so that no create could be read back.
+    pub no_observer: bool,
 }
 
 impl RunCoverage {
@@ -192,7 +194,7 @@ impl RunCoverage {
         };
         Some(format!(
             "coverage: {} of {} model cells reached ({} answered, {} stored and read back; {} of \
-             the {} documented-valid values sent in a create and read back){not} \
+             the {} documented-valid values sent in a create and read back{}){not} \
              (`amp-conformance list --coverage` shows the model)",
             self.reached().count(),
             self.cells.len(),
@@ -205,7 +207,12 @@ impl RunCoverage {
                 .filter(|c| c.state == CellState::Stored)
                 .count(),
             stored,
-            documented.len()
+            documented.len(),
+            if self.no_observer && stored < documented.len() {
+                ": no observer (--observe-url or --observe-cmd)"
+            } else {
+                ""
+            }
         ))
     }
 }
@@ -280,7 +287,11 @@ pub fn summarise(checks: &[CheckResult]) -> RunCoverage {
         }
     }
     let narrowed = narrow(checks);
-    RunCoverage { cells, narrowed }
+    RunCoverage {
+        cells,
+        narrowed,
+        no_observer,
+    }
 }
 
 /// Whether `text` names `word` as a word (an AMP003 description naming a parameter).
@@ -400,6 +411,7 @@ mod tests {
                 check: "cover/create/00".to_owned(),
                 suspects: vec!["category/zero".to_owned()],
             }],
+            no_observer: false,
         };
         let json = serde_json::to_value(&coverage).unwrap_or_default();
         assert_eq!(json["cells"][3]["state"]["why"]["detail"], "--allow-writes");
