@@ -180,6 +180,9 @@ fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::
     for note in report.plain_notes() {
         writeln!(out, "note: {note}")?;
     }
+    if let Some(line) = report.coverage.line() {
+        writeln!(out, "{line}")?;
+    }
     if !report.snapshots.is_empty() {
         snapshots(report, out)?;
     }
