@@ -540,6 +540,16 @@ impl Judging<'_> {
                 params: missing,
             };
             self.verdict(self.deviation, Rule::ROrder, Some(deviation))
+        } else if let Some(valid) = self.valid_but_named(params, description) {
+            let rule = amp_contract::CreateAbuseReport::field(&valid)
+                .and_then(|f| f.contract_rule)
+                .unwrap_or(Rule::ROrder);
+            let deviation = Deviation::Refused {
+                code,
+                status,
+                params: vec![valid],
+            };
+            self.verdict(self.deviation, rule, Some(deviation))
         } else if positions.windows(2).any(|w| w[0] > w[1]) {
             let deviation = Deviation::OutOfOrder {
                 code,
@@ -550,6 +560,30 @@ impl Judging<'_> {
         } else {
             self.verdict(Class::Pass, self.case.rule(), None)
         }
+    }
+
+    /// A parameter the AMP003 names that the request sends, once, with a value the page
+    /// documents (a category `0` refused as empty by PHP's `empty()`, say): the server refused
+    /// a valid value. A looked-up field (`service_id`) is left out: whether its service exists
+    /// is the target's to say.
+    fn valid_but_named(&self, params: &[String], description: &str) -> Option<String> {
+        let crate::cases::BodySpec::Form { pairs, .. } = &self.case.request.body else {
+            return None;
+        };
+        let sent_valid = |name: &str| {
+            let mut values = pairs.iter().filter(|(k, _)| k == name.as_bytes());
+            match (values.next(), values.next()) {
+                (Some((_, value)), None) => std::str::from_utf8(value)
+                    .is_ok_and(|v| amp_contract::documented::is_documented_value(name, v)),
+                _ => false,
+            }
+        };
+        amp_contract::CreateAbuseReport::FIELDS
+            .iter()
+            .filter(|f| !f.lookup && !params.iter().any(|p| p == f.name))
+            .map(|f| f.name)
+            .find(|name| sent_valid(name) && names(description, name).is_some())
+            .map(str::to_owned)
     }
 
     /// Status and content type are reference matters (R-STATUS), except R-BODY's 413.

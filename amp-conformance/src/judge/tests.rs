@@ -137,3 +137,42 @@ fn stored_differences_follow_the_field_and_the_equality_they_break() {
         (Class::NonStrict, Rule::RDuplicate)
     );
 }
+
+/// An AMP003 that names a parameter whose value is valid (a category `0` refused as empty,
+/// PHP's `empty()`), besides the one really at fault: the valid value was refused, filed
+/// under that parameter's rule; the kit used to pass it.
+#[test]
+fn an_amp003_naming_a_valid_value_is_that_values_deviation() {
+    let mut case = create(vec![Rule::RServiceId]);
+    case.request = RequestSpec::form(vec![
+        (b"action".to_vec(), b"create".to_vec()),
+        (b"service_id".to_vec(), b"999".to_vec()),
+        (b"category".to_vec(), b"0".to_vec()),
+    ]);
+    case.expect = Expectation::Error {
+        code: amp_contract::ErrorCode::MissingParameters,
+        params: vec!["service_id".to_owned()],
+        status: 200,
+    };
+    let silent = Documented::Silent {
+        rules: vec![Rule::RServiceId],
+        authenticated: true,
+    };
+    let verdict = judge(
+        &case,
+        &silent,
+        &amp003("Invalid parameters: service_id, category."),
+        Profile::Reference,
+    );
+    assert_eq!(
+        (verdict.class, verdict.rule),
+        (Class::NonStrict, Rule::RCategory)
+    );
+    let verdict = judge(
+        &case,
+        &silent,
+        &amp003("Invalid parameter: service_id."),
+        Profile::Reference,
+    );
+    assert_eq!(verdict.class, Class::Pass);
+}

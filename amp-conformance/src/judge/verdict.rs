@@ -256,6 +256,16 @@ pub enum Deviation {
         /// The parameters whose values were accepted.
         params: Vec<String>,
     },
+    /// The expected AMP003 also names a parameter whose value the reference accepts: the
+    /// server refused a valid value (filed under that parameter's rule).
+    Refused {
+        /// The code.
+        code: ErrorCode,
+        /// HTTP status.
+        status: u16,
+        /// The parameters named although their values are valid.
+        params: Vec<String>,
+    },
     /// AMP003 names the parameters, not in table order.
     OutOfOrder {
         /// The code.

@@ -186,6 +186,10 @@ pub(crate) fn reason(
         Deviation::OutOfOrder { code, params, .. } => {
             format!("{code} names {} but not in table order", params.join(", "))
         }
+        Deviation::Refused { code, params, .. } => format!(
+            "{code} as expected, but it also names {}, whose value is valid ({rule} accepts it)",
+            params.join(", ")
+        ),
         Deviation::ServerError { status, .. } => {
             format!("HTTP {status} for a well-framed request")
         }
@@ -344,6 +348,10 @@ pub(crate) fn summary(deviation: &Deviation) -> String {
             "{} names the parameters out of table order",
             got(*status, code.to_string())
         ),
+        Deviation::Refused { code, status, .. } => format!(
+            "{} names a parameter whose value is valid",
+            got(*status, code.to_string())
+        ),
         Deviation::ServerError { status, body: b } | Deviation::HopLimit { status, body: b } => {
             format!("HTTP {status} {}", body(*b))
         }
@@ -419,6 +427,9 @@ pub(crate) fn slug(deviation: &Deviation) -> String {
                 "{} names out of table order",
                 got(*status, code.to_string())
             )
+        }
+        Deviation::Refused { code, status, .. } => {
+            format!("{} valid value refused", got(*status, code.to_string()))
         }
         Deviation::Stored { diffs, .. } => format!("stored {}", fields(diffs)),
         Deviation::Transport(err) => transport(err).to_owned(),

@@ -314,6 +314,15 @@ fn answer_deviations() -> Vec<(Rule, Deviation, &'static str)> {
             },
             "R-ORDER:amp003-names-out-of-table-order",
         ),
+        (
+            Rule::RCategory,
+            Deviation::Refused {
+                code: ErrorCode::MissingParameters,
+                status: 200,
+                params: vec!["category".to_owned()],
+            },
+            "R-CATEGORY:amp003-valid-value-refused",
+        ),
     ]
 }
 
