@@ -214,7 +214,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
     let cx = &session.cx;
     let mut plan = prepare(config, cx, key.expose(), seed)?;
     let sender = Sender::new(target, config, plan.total);
-    let mut diagnostics = Diagnostics::default();
+    let mut diagnostics = Diagnostics::new(cx.services.iter().map(|(id, _)| *id).collect());
     let mut snapshot_outcomes = Vec::new();
     let mut snapshot_notes = Vec::new();
     let mut pending_snapshots: Vec<(String, String)> = Vec::new();
@@ -398,7 +398,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
     if !cut_short {
         checks.extend(stateful(config, cx, target, ids, plan.probe_budget).await);
     }
-    let mut notes = diagnostics.notes(endpoint);
+    let mut notes = diagnostics.notes(endpoint, target.observations());
     notes.extend(shrinking.note(own_requests));
     notes.extend(snapshot_notes);
     notes.extend(out_of_time);

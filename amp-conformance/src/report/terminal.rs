@@ -53,6 +53,10 @@ pub fn write(
     if let Some(warning) = &warning {
         writeln!(out, "{:<10} {warning}\n", paint(Class::Fail, color))?;
     }
+    // The run-level notes first: they explain the findings below (issue 20).
+    for note in report.plain_notes() {
+        writeln!(out, "note: {note}")?;
+    }
     if verbose {
         write_checks(report, out, color)?;
     }
@@ -179,9 +183,6 @@ fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::
             let n = skipped.iter().filter(|c| c.reason == reason).count();
             writeln!(out, "    {n} × {reason}")?;
         }
-    }
-    for note in report.plain_notes() {
-        writeln!(out, "note: {note}")?;
     }
     if !report.snapshots.is_empty() {
         snapshots(report, out)?;

@@ -11,13 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The key the PHP application accepts.
-pub const KEY: &str = "stack-test-key-4c2a";
+pub(crate) const KEY: &str = "stack-test-key-4c2a";
 /// The application's services, as `AMP_PHP_SERVICES` spells them.
-pub const SERVICES: &str = "1=203.0.113.10,3=none";
+pub(crate) const SERVICES: &str = "1=203.0.113.10,3=none";
 /// An id the application does not know.
-pub const MISSING: &str = "999";
+pub(crate) const MISSING: &str = "999";
 /// The API's path.
-pub const API: &str = "/modules/addons/abusemanagerpro/includes/api.php";
+pub(crate) const API: &str = "/modules/addons/abusemanagerpro/includes/api.php";
 /// How long a daemon may take to accept connections.
 const STARTUP: Duration = Duration::from_secs(20);
 
@@ -28,7 +28,7 @@ fn required() -> bool {
 
 /// Whether every program in `programs` can be run; when one cannot, says so and returns
 /// false (the test passes), unless `AMP_REQUIRE_STACKS=1`.
-pub fn have(programs: &[&str]) -> bool {
+pub(crate) fn have(programs: &[&str]) -> bool {
     for program in programs {
         let found = Command::new(program)
             .arg("-v")
@@ -53,7 +53,7 @@ pub fn have(programs: &[&str]) -> bool {
 }
 
 /// The php-fpm binary Debian installs (`php-fpm8.2`), found by name.
-pub fn php_fpm() -> Option<String> {
+pub(crate) fn php_fpm() -> Option<String> {
     let dir = std::fs::read_dir("/usr/sbin").ok()?;
     let mut found: Vec<String> = dir
         .filter_map(|e| e.ok())
@@ -70,12 +70,12 @@ fn php_version(fpm: &str) -> String {
 }
 
 /// Whether the tests run as root: then daemons that switch users must be told to whom.
-pub fn root() -> bool {
+pub(crate) fn root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// A port that was free a moment ago.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -83,8 +83,8 @@ pub fn free_port() -> u16 {
 }
 
 /// One stack's directory and the daemons started in it; all killed on drop.
-pub struct Stack {
-    pub dir: PathBuf,
+pub(crate) struct Stack {
+    pub(crate) dir: PathBuf,
     children: Vec<(String, Child)>,
 }
 
@@ -110,7 +110,7 @@ impl Drop for Stack {
 impl Stack {
     /// A fresh directory, with the PHP application copied into `www/` (readable by the user
     /// Apache switches to) and a database directory any worker may write.
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -139,7 +139,7 @@ impl Stack {
         }
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
@@ -150,7 +150,7 @@ impl Stack {
     }
 
     /// The logs of every daemon, for a failing assertion.
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut out = String::new();
         for name in ["fpm.log", "php.log", "nginx.log", "apache.log", "proxy.log"] {
             if let Ok(text) = std::fs::read_to_string(self.path(name)) {
@@ -204,7 +204,7 @@ impl Stack {
 
     /// php-fpm serving the application on `fpm.sock`; `prepend` (PHP code), when given, runs
     /// before every script, as a PHP firewall installed with `auto_prepend_file` does.
-    pub fn php_fpm(&mut self, prepend: Option<&str>) {
+    pub(crate) fn php_fpm(&mut self, prepend: Option<&str>) {
         let fpm = php_fpm().expect("php-fpm");
         let dir = self.dir.display().to_string();
         let user = if root() {
@@ -249,7 +249,7 @@ impl Stack {
     }
 
     /// nginx with `servers` (server blocks) in its http block; `user` when run as root.
-    pub fn nginx(&mut self, servers: &str, port: u16) {
+    pub(crate) fn nginx(&mut self, servers: &str, port: u16) {
         let dir = self.dir.display().to_string();
         let user = if root() { "user root;\n" } else { "" };
         let conf = self.file(
@@ -277,7 +277,7 @@ impl Stack {
     }
 
     /// The `location` that hands every request to the application under php-fpm.
-    pub fn nginx_php(&self) -> String {
+    pub(crate) fn nginx_php(&self) -> String {
         format!(
             "location / {{\n    include /etc/nginx/fastcgi_params;\n\
              fastcgi_param SCRIPT_FILENAME {www}/page_server.php;\n\
@@ -293,7 +293,7 @@ impl Stack {
     /// Apache (prefork, as mod_php needs) on `port`, every path served by the application:
     /// through mod_php, or through php-fpm with proxy_fcgi; `extra` goes into the server
     /// configuration (the header fix under test).
-    pub fn apache(&mut self, port: u16, mod_php: bool, extra: &str) {
+    pub(crate) fn apache(&mut self, port: u16, mod_php: bool, extra: &str) {
         let dir = self.dir.display().to_string();
         let modules = "/usr/lib/apache2/modules";
         let mut load = vec![
@@ -356,7 +356,7 @@ impl Stack {
     }
 
     /// Debian's tinyproxy on a free port; its URL.
-    pub fn tinyproxy(&mut self) -> String {
+    pub(crate) fn tinyproxy(&mut self) -> String {
         let port = free_port();
         let conf = self.file(
             "proxy.conf",
@@ -391,7 +391,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// A private CA (`ca.pem`) and a server certificate it signed for 127.0.0.1 (`server.pem`,
 /// `server.key`), as an organisation's own PKI issues them.
-pub fn private_ca(dir: &Path) {
+pub(crate) fn private_ca(dir: &Path) {
     openssl(
         dir,
         &[
@@ -455,7 +455,7 @@ pub fn private_ca(dir: &Path) {
 
 /// The certificate `openssl req -x509` makes by default (CA:TRUE, used by the server itself):
 /// `self.pem`, `self.key`.
-pub fn self_signed(dir: &Path) {
+pub(crate) fn self_signed(dir: &Path) {
     openssl(
         dir,
         &[

@@ -125,3 +125,321 @@ async fn nginx_php_fpm_over_https_with_a_private_ca_through_a_proxy_passes() {
     let log = std::fs::read_to_string(stack.path("proxy.log")).unwrap_or_default();
     assert!(log.contains("CONNECT"), "through the proxy:\n{log}");
 }
+
+/// A read-only run of a few cases against `target`, no baseline.
+async fn read_only(target: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec![
+        "--target",
+        target,
+        "--cases",
+        "5",
+        "--no-snapshots",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    kit(&args, &[], None).await
+}
+
+/// The notes the run printed, in order.
+fn notes(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("note: "))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_without_underscores_in_headers_is_named_with_its_fix() {
+    if !have(&["nginx", "php"]) || daemons::php_fpm().is_none() {
+        return;
+    }
+    let mut stack = Stack::new("nginx-underscores");
+    // Stock nginx: `underscores_in_headers` is off, so `API_ID` never reaches PHP.
+    let target = nginx_fpm(&mut stack, "");
+    let (code, out) = read_only(&target, &[]).await;
+    assert_eq!(code, Some(1), "{out}\n{}", stack.logs());
+    let note = first_note(&out);
+    assert!(note.contains("AMP001"), "{out}");
+    assert!(note.contains("`API-ID` (hyphen) was accepted"), "{note}");
+    assert!(
+        note.contains("nginx") && note.contains("underscores_in_headers on;"),
+        "{note}"
+    );
+    assert_eq!(
+        notes(&out)
+            .iter()
+            .filter(|n| n.contains("underscores_in_headers"))
+            .count(),
+        1,
+        "said once: {out}"
+    );
+}
+
+/// A raw GET of `path` on `port` with `API_ID` (and nothing else); the answer's body.
+fn get_with_key(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAPI_ID: {KEY}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or(answer)
+}
+
+/// Apache's fix for the header: copy it into the variable PHP reads.
+const APACHE_FIX: &str = "SetEnvIfNoCase ^API.ID$ ^(.*)$ HTTP_API_ID=$1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apache_proxy_fcgi_drops_underscore_headers_and_setenvif_restores_them() {
+    if !have(&["apache2", "php"]) || daemons::php_fpm().is_none() {
+        return;
+    }
+    let mut stack = Stack::new("apache-fcgi");
+    stack.php_fpm(None);
+    let port = free_port();
+    stack.apache(port, false, "");
+    let target = format!("http://127.0.0.1:{port}{API}");
+    assert!(
+        get_with_key(port, "/headers.php").contains("\"server\":null"),
+        "Apache leaves API_ID out of the FastCGI variables"
+    );
+    let (code, out) = read_only(&target, &[]).await;
+    assert_eq!(code, Some(1), "{out}\n{}", stack.logs());
+    let note = first_note(&out);
+    assert!(
+        note.contains("Apache") && note.contains("SetEnvIfNoCase"),
+        "{note}"
+    );
+    assert!(
+        !note.contains("underscores_in_headers"),
+        "not nginx's fix: {note}"
+    );
+    drop(stack);
+
+    // The documented fix, verified.
+    let mut stack = Stack::new("apache-fcgi-fixed");
+    stack.php_fpm(None);
+    let port = free_port();
+    stack.apache(port, false, APACHE_FIX);
+    let target = format!("http://127.0.0.1:{port}{API}");
+    let (code, out) = read_only(&target, &[]).await;
+    assert_eq!(code, Some(0), "{out}\n{}", stack.logs());
+    assert!(!out.contains("AMP001 ("), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apache_mod_php_keeps_the_header_in_getallheaders_only() {
+    if !have(&["apache2", "php"]) || daemons::php_fpm().is_none() {
+        return;
+    }
+    let mut stack = Stack::new("apache-modphp");
+    let port = free_port();
+    stack.apache(port, true, "");
+    let seen = get_with_key(port, "/headers.php");
+    assert!(
+        seen.contains("\"server\":null") && seen.contains(&format!("\"getallheaders\":\"{KEY}\"")),
+        "{seen}\n{}",
+        stack.logs()
+    );
+    let target = format!("http://127.0.0.1:{port}{API}");
+    let (code, out) = read_only(&target, &[]).await;
+    assert_eq!(code, Some(1), "{out}\n{}", stack.logs());
+    assert!(first_note(&out).contains("getallheaders()"), "{out}");
+    drop(stack);
+
+    let mut stack = Stack::new("apache-modphp-fixed");
+    let port = free_port();
+    stack.apache(port, true, APACHE_FIX);
+    let target = format!("http://127.0.0.1:{port}{API}");
+    let (code, out) = read_only(&target, &[]).await;
+    assert_eq!(code, Some(0), "{out}\n{}", stack.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_to_https_redirect_and_a_self_signed_certificate() {
+    if !have(&["nginx", "php", "openssl"]) || daemons::php_fpm().is_none() {
+        return;
+    }
+    let mut stack = Stack::new("redirect");
+    daemons::self_signed(&stack.dir);
+    stack.php_fpm(None);
+    let (http, https) = (free_port(), free_port());
+    let php = stack.nginx_php();
+    stack.nginx(
+        &format!(
+            "server {{\n  listen 127.0.0.1:{http};\n  return 301 https://127.0.0.1:{https}$request_uri;\n}}\n\
+             server {{\n  listen 127.0.0.1:{https} ssl;\n  ssl_certificate {dir}/self.pem;\n  \
+             ssl_certificate_key {dir}/self.key;\n  underscores_in_headers on;\n  {php}\n}}",
+            dir = stack.dir.display()
+        ),
+        https,
+    );
+    let (code, out) = read_only(&format!("http://127.0.0.1:{http}{API}"), &[]).await;
+    assert_eq!(code, Some(2), "{out}\n{}", stack.logs());
+    let note = first_note(&out);
+    assert!(
+        note.contains("redirect") && note.contains(&format!("https://127.0.0.1:{https}{API}")),
+        "{out}"
+    );
+    // The final URL, with the certificate `openssl req -x509` made: refused until named.
+    let target = format!("https://127.0.0.1:{https}{API}");
+    let (code, out) = read_only(&target, &[]).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("--ca-cert"), "{out}");
+    let cert = stack.path("self.pem").display().to_string();
+    let (code, out) = read_only(&target, &["--ca-cert", &cert]).await;
+    assert_eq!(code, Some(0), "{out}\n{}", stack.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_application_down_behind_nginx_is_an_outage_naming_the_hop() {
+    if !have(&["nginx"]) {
+        return;
+    }
+    let mut stack = Stack::new("down");
+    // php-fpm is not started: nginx answers 502 for every request.
+    let port = free_port();
+    let php = stack.nginx_php();
+    stack.nginx(
+        &format!(
+            "server {{\n  listen 127.0.0.1:{port};\n  underscores_in_headers on;\n  {php}\n}}"
+        ),
+        port,
+    );
+    let (code, out) = read_only(&format!("http://127.0.0.1:{port}{API}"), &[]).await;
+    assert_eq!(code, Some(3), "{out}\n{}", stack.logs());
+    let note = first_note(&out);
+    assert!(
+        note.contains("502") && note.contains("nginx") && note.contains("application behind it"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waf_rule_blocking_non_ascii_text_is_named_with_the_requests_it_blocked() {
+    if !have(&["nginx", "php"]) || daemons::php_fpm().is_none() {
+        return;
+    }
+    let mut stack = Stack::new("waf");
+    // What ModSecurity's CRS does to many non-Latin texts (its "restricted character" and
+    // charset rules), as a PHP firewall installed with auto_prepend_file does it: the page of
+    // the front, 403, before the application runs.
+    stack.php_fpm(Some(
+        "<?php\n$raw = (string) file_get_contents('php://input');\n\
+         if (preg_match('/[\\x80-\\xff]/', urldecode($raw)) === 1) {\n\
+         http_response_code(403);\nheader('Content-Type: text/html');\n\
+         echo \"<html>\\r\\n<head><title>403 Forbidden</title></head>\\r\\n<body>\\r\\n\
+         <center><h1>403 Forbidden</h1></center>\\r\\n<hr><center>nginx</center>\\r\\n</body>\\r\\n</html>\\r\\n\";\n\
+         exit;\n}\n",
+    ));
+    let port = free_port();
+    let php = stack.nginx_php();
+    stack.nginx(
+        &format!(
+            "server {{\n  listen 127.0.0.1:{port};\n  underscores_in_headers on;\n  {php}\n}}"
+        ),
+        port,
+    );
+    let target = format!("http://127.0.0.1:{port}{API}");
+    let (code, out) = kit(
+        &[
+            "--target",
+            &target,
+            "--cases",
+            "5",
+            "--no-snapshots",
+            "--quiet",
+            "--allow-writes",
+            "--service",
+            "1=203.0.113.10",
+            "--service",
+            "3=none",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{out}\n{}", stack.logs());
+    let note = first_note(&out);
+    assert!(
+        note.contains("403") && note.contains("non-ASCII") && note.contains("blocked"),
+        "{out}"
+    );
+    assert!(
+        note.contains("success/"),
+        "names a documented-valid create: {note}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_path_wrong_service_and_observer_typo_each_get_their_note() {
+    if !have(&["nginx", "php"]) || daemons::php_fpm().is_none() {
+        return;
+    }
+    let mut stack = Stack::new("mistakes");
+    let target = nginx_fpm(&mut stack, "underscores_in_headers on;");
+    let base = target.trim_end_matches(API).to_owned();
+
+    // A wrong path: the application's own 404 for it.
+    let (code, out) = read_only(&format!("{base}/includes/api.php"), &[]).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        first_note(&out).contains("404 for the path /includes/api.php"),
+        "{out}"
+    );
+
+    // A --service id the target does not know: one run-level hint.
+    let (code, out) = kit(
+        &[
+            "--target",
+            &target,
+            "--cases",
+            "5",
+            "--no-snapshots",
+            "--quiet",
+            "--allow-writes",
+            "--service",
+            "77=192.0.2.7",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{out}");
+    let note = first_note(&out);
+    assert!(note.contains("--service") && note.contains("77"), "{out}");
+
+    // An observer URL with a typo: the URL requested and what came back.
+    let (code, out) = kit(
+        &[
+            "--target",
+            &target,
+            "--cases",
+            "5",
+            "--no-snapshots",
+            "--quiet",
+            "--allow-writes",
+            "--service",
+            "1=203.0.113.10",
+            "--observe-url",
+            &format!("{base}/report/{{report_id}}"),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{out}");
+    let note = notes(&out)
+        .into_iter()
+        .find(|n| n.contains("observer"))
+        .unwrap_or_default();
+    assert!(
+        note.contains(&format!("{base}/report/")) && note.contains("HTTP 404"),
+        "{out}"
+    );
+}
