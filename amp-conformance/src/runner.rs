@@ -217,7 +217,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
     let mut diagnostics = Diagnostics::new(cx.services.iter().map(|(id, _)| *id).collect());
     let mut snapshot_outcomes = Vec::new();
     let mut snapshot_notes = Vec::new();
-    let mut pending_snapshots: Vec<(String, String)> = Vec::new();
+    let mut pending_snapshots: Vec<(String, String, Class)> = Vec::new();
     let mut checks: Vec<CheckResult> = Vec::new();
     let mut stored: Vec<CheckResult> = Vec::new();
     let mut ids: Vec<IdSeen> = Vec::new();
@@ -268,8 +268,11 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             ) {
                 // Checked once the run is over: answers that never came from the API (a
                 // redirect, a front's page, a dropped key) must not become the baseline.
-                pending_snapshots
-                    .push((ready.case.id.clone(), snapshot::content(http, key, run_id)));
+                pending_snapshots.push((
+                    ready.case.id.clone(),
+                    snapshot::content(http, key, run_id),
+                    verdict.class,
+                ));
             }
             let mut ready = ready;
             // Status and media type (R-STATUS, R-BODY's 413) do not depend on the values:
@@ -347,8 +350,8 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         let reached_api = !diagnostics.explains_failures()
             && stop.as_ref().is_none_or(|s| s.cause == StopCause::Broken);
         if reached_api {
-            for (id, content) in &pending_snapshots {
-                match snapshots.check(id, content) {
+            for (id, content, class) in &pending_snapshots {
+                match snapshots.check(id, content, Some(*class)) {
                     Ok(outcome) => snapshot_outcomes.push(outcome),
                     Err(e) => {
                         snapshot_notes.push(format!(

@@ -18,8 +18,9 @@ use crate::target::{HttpAnswer, TransportError};
 pub(crate) enum BodyKind {
     /// An AMP answer (success or error).
     Amp(judge::Answer),
-    /// JSON that is no AMP answer (an observer's record, a framework's error object).
-    Json,
+    /// JSON that is no AMP answer (an observer's record, a framework's error object); its
+    /// beginning.
+    Json(String),
     /// An HTML page (keyed on the body: JSON labelled `text/html` is still JSON); its first
     /// lines of text.
     Html(String),
@@ -36,7 +37,7 @@ impl BodyKind {
             return Self::Amp(amp);
         }
         if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
-            return Self::Json;
+            return Self::Json(clip(String::from_utf8_lossy(body).trim(), 160));
         }
         let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
         if head.trim().is_empty() {
@@ -62,7 +63,7 @@ impl BodyKind {
             Self::Amp(judge::Answer::Error(code, text)) => {
                 format!("an AMP error {code} \"{}\"", clip(text, 120))
             }
-            Self::Json => "JSON that is not an AMP answer".to_owned(),
+            Self::Json(text) => format!("JSON that is not an AMP answer: {text}"),
             Self::Html(first) => format!("an HTML page: {first}"),
             Self::Text(first) => format!("text: {first}"),
             Self::Empty => "an empty body".to_owned(),
@@ -617,7 +618,9 @@ mod tests {
             BodyKind::of(br#"{"status":"success","report_id":1}"#),
             BodyKind::Amp(_)
         ));
-        assert_eq!(BodyKind::of(br#"{"report_id":1}"#), BodyKind::Json);
+        assert!(
+            matches!(BodyKind::of(br#"{"report_id":1}"#), BodyKind::Json(t) if t == r#"{"report_id":1}"#)
+        );
         assert!(
             matches!(BodyKind::of(b"<html><title>404 Not Found</title></html>"), BodyKind::Html(t) if t.contains("404"))
         );

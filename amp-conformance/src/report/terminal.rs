@@ -283,6 +283,19 @@ fn snapshots(report: &RunReport, out: &mut dyn std::io::Write) -> std::io::Resul
              with --update-snapshots to record them"
         )?;
     }
+    // A fix (the check failed when the answer was recorded, and passes now): said, not failed.
+    for s in report
+        .snapshots
+        .iter()
+        .filter(|s| s.state == SnapshotState::Improved)
+    {
+        writeln!(
+            out,
+            "IMPROVED   {}: the answer changed since the baseline and the check passes now \
+             (it did not then); the new answer is the baseline unless CI is set ({})",
+            s.id, s.path
+        )?;
+    }
     let accepted = count(SnapshotState::Accepted);
     if accepted > 0 {
         writeln!(out, "{accepted} changed answers accepted into {dir}")?;

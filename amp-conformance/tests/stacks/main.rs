@@ -443,3 +443,54 @@ async fn wrong_path_wrong_service_and_observer_typo_each_get_their_note() {
         "{out}"
     );
 }
+
+/// README's two steps against a real stack, in one directory, twice: each mode keeps its own
+/// baseline for this endpoint (scheme, host, port), and a correct server passes every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_two_steps_keep_their_baselines_per_endpoint_and_mode() {
+    if !have(&["nginx", "php"]) || daemons::php_fpm().is_none() {
+        return;
+    }
+    let mut stack = Stack::new("baseline");
+    let target = nginx_fpm(
+        &mut stack,
+        "underscores_in_headers on;\n  client_max_body_size 2m;",
+    );
+    let base = target.trim_end_matches(API).to_owned();
+    let port = base.rsplit(':').next().unwrap().to_owned();
+    let project = stack.path("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let observer = format!("{base}/reports/{{report_id}}");
+    let read_only: &[&str] = &["--target", &target, "--cases", "5", "--quiet"];
+    let writes: &[&str] = &[
+        "--target",
+        &target,
+        "--cases",
+        "5",
+        "--quiet",
+        "--allow-writes",
+        "--service",
+        "1=203.0.113.10",
+        "--service",
+        "3=none",
+        "--observe-url",
+        &observer,
+    ];
+    for round in 0..2 {
+        for args in [read_only, writes] {
+            let (code, out) = kit(args, &[], Some(&project)).await;
+            assert_eq!(
+                code,
+                Some(0),
+                "round {round} {args:?}:\n{out}\n{}",
+                stack.logs()
+            );
+            assert!(!out.contains("CHANGED"), "{out}");
+        }
+    }
+    let baseline = project.join(format!("amp-baseline/http_localhost_{port}"));
+    for mode in ["read-only", "writes"] {
+        let files = std::fs::read_dir(baseline.join(mode)).unwrap().count();
+        assert!(files > 20, "{files} files in {mode}");
+    }
+}
