@@ -286,7 +286,9 @@ impl Diagnostics {
             }
             404 => {
                 self.not_found += 1;
-                true
+                // Its page still tells which hop answered (Apache's or nginx's own 404, a
+                // CMS's): the HTML note shows its first lines.
+                false
             }
             403 | 406 if !amp => {
                 self.blocked_count += 1;
