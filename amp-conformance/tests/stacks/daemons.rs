@@ -26,17 +26,22 @@ fn required() -> bool {
     std::env::var("AMP_REQUIRE_STACKS").is_ok_and(|v| v == "1")
 }
 
-/// Whether every program in `programs` can be run; when one cannot, says so and returns
-/// false (the test passes), unless `AMP_REQUIRE_STACKS=1`.
+/// Whether every program in `programs` can be run (`php-fpm` and `mod_php` are looked up
+/// where Debian installs them); when one cannot, says so and returns false (the test passes),
+/// unless `AMP_REQUIRE_STACKS=1`.
 pub(crate) fn have(programs: &[&str]) -> bool {
     for program in programs {
-        let found = Command::new(program)
-            .arg("-v")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
+        let found = match *program {
+            "php-fpm" => php_fpm().is_some(),
+            "mod_php" => php_fpm().is_some_and(|fpm| libphp(&fpm).exists()),
+            _ => Command::new(program)
+                .arg("-v")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok(),
+        };
         if !found {
             assert!(
                 !required(),
@@ -50,6 +55,14 @@ pub(crate) fn have(programs: &[&str]) -> bool {
         }
     }
     true
+}
+
+/// mod_php of the same PHP version as php-fpm (`libphp8.2.so`).
+fn libphp(fpm: &str) -> PathBuf {
+    PathBuf::from(format!(
+        "/usr/lib/apache2/modules/libphp{}.so",
+        php_version(fpm)
+    ))
 }
 
 /// The php-fpm binary Debian installs (`php-fpm8.2`), found by name.
@@ -307,8 +320,11 @@ impl Stack {
         let php_module;
         let handler = if mod_php {
             php_module = format!(
-                "php_module libphp{}.so",
-                php_version(&php_fpm().unwrap_or_default())
+                "php_module {}",
+                libphp(&php_fpm().unwrap_or_default())
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             );
             load.push(&php_module);
             "SetHandler application/x-httpd-php".to_owned()

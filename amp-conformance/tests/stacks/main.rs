@@ -72,7 +72,7 @@ fn nginx_fpm(stack: &mut Stack, directives: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_php_fpm_over_https_with_a_private_ca_through_a_proxy_passes() {
-    if !have(&["nginx", "php", "tinyproxy", "openssl"]) || daemons::php_fpm().is_none() {
+    if !have(&["nginx", "php-fpm", "tinyproxy", "openssl"]) {
         return;
     }
     let mut stack = Stack::new("https");
@@ -149,7 +149,7 @@ fn notes(out: &str) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_without_underscores_in_headers_is_named_with_its_fix() {
-    if !have(&["nginx", "php"]) || daemons::php_fpm().is_none() {
+    if !have(&["nginx", "php-fpm"]) {
         return;
     }
     let mut stack = Stack::new("nginx-underscores");
@@ -196,7 +196,7 @@ const APACHE_FIX: &str = "SetEnvIfNoCase ^API.ID$ ^(.*)$ HTTP_API_ID=$1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apache_proxy_fcgi_drops_underscore_headers_and_setenvif_restores_them() {
-    if !have(&["apache2", "php"]) || daemons::php_fpm().is_none() {
+    if !have(&["apache2", "php-fpm"]) {
         return;
     }
     let mut stack = Stack::new("apache-fcgi");
@@ -234,7 +234,7 @@ async fn apache_proxy_fcgi_drops_underscore_headers_and_setenvif_restores_them()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apache_mod_php_keeps_the_header_in_getallheaders_only() {
-    if !have(&["apache2", "php"]) || daemons::php_fpm().is_none() {
+    if !have(&["apache2", "mod_php"]) {
         return;
     }
     let mut stack = Stack::new("apache-modphp");
@@ -262,7 +262,7 @@ async fn apache_mod_php_keeps_the_header_in_getallheaders_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_to_https_redirect_and_a_self_signed_certificate() {
-    if !have(&["nginx", "php", "openssl"]) || daemons::php_fpm().is_none() {
+    if !have(&["nginx", "php-fpm", "openssl"]) {
         return;
     }
     let mut stack = Stack::new("redirect");
@@ -322,7 +322,7 @@ async fn the_application_down_behind_nginx_is_an_outage_naming_the_hop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waf_rule_blocking_non_ascii_text_is_named_with_the_requests_it_blocked() {
-    if !have(&["nginx", "php"]) || daemons::php_fpm().is_none() {
+    if !have(&["nginx", "php-fpm"]) {
         return;
     }
     let mut stack = Stack::new("waf");
@@ -378,7 +378,7 @@ async fn a_waf_rule_blocking_non_ascii_text_is_named_with_the_requests_it_blocke
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_path_wrong_service_and_observer_typo_each_get_their_note() {
-    if !have(&["nginx", "php"]) || daemons::php_fpm().is_none() {
+    if !have(&["nginx", "php-fpm"]) {
         return;
     }
     let mut stack = Stack::new("mistakes");
@@ -448,7 +448,7 @@ async fn wrong_path_wrong_service_and_observer_typo_each_get_their_note() {
 /// baseline for this endpoint (scheme, host, port), and a correct server passes every run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_two_steps_keep_their_baselines_per_endpoint_and_mode() {
-    if !have(&["nginx", "php"]) || daemons::php_fpm().is_none() {
+    if !have(&["nginx", "php-fpm"]) {
         return;
     }
     let mut stack = Stack::new("baseline");
