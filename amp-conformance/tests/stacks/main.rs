@@ -155,6 +155,17 @@ async fn nginx_without_underscores_in_headers_is_named_with_its_fix() {
     let mut stack = Stack::new("nginx-underscores");
     // Stock nginx: `underscores_in_headers` is off, so `API_ID` never reaches PHP.
     let target = nginx_fpm(&mut stack, "");
+    let port: u16 = target
+        .trim_end_matches(API)
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    let seen = get_with_key(port, "/headers.php");
+    assert!(
+        seen.contains("\"server\":null") && seen.contains("\"getallheaders\":null"),
+        "nginx drops the header before PHP: {seen}"
+    );
     let (code, out) = read_only(&target, &[]).await;
     assert_eq!(code, Some(1), "{out}\n{}", stack.logs());
     let note = first_note(&out);
@@ -204,9 +215,11 @@ async fn apache_proxy_fcgi_drops_underscore_headers_and_setenvif_restores_them()
     let port = free_port();
     stack.apache(port, false, "");
     let target = format!("http://127.0.0.1:{port}{API}");
+    let seen = get_with_key(port, "/headers.php");
     assert!(
-        get_with_key(port, "/headers.php").contains("\"server\":null"),
-        "Apache leaves API_ID out of the FastCGI variables"
+        seen.contains("\"server\":null") && seen.contains("\"getallheaders\":null"),
+        "Apache leaves API_ID out of the FastCGI variables, which php-fpm's getallheaders() \
+         reads too: {seen}"
     );
     let (code, out) = read_only(&target, &[]).await;
     assert_eq!(code, Some(1), "{out}\n{}", stack.logs());
