@@ -359,6 +359,7 @@ async fn a_waf_rule_blocking_non_ascii_text_is_named_with_the_requests_it_blocke
         port,
     );
     let target = format!("http://127.0.0.1:{port}{API}");
+    let (json, markdown) = (stack.path("report.json"), stack.path("report.md"));
     let (code, out) = kit(
         &[
             "--target",
@@ -372,6 +373,14 @@ async fn a_waf_rule_blocking_non_ascii_text_is_named_with_the_requests_it_blocke
             "1=203.0.113.10",
             "--service",
             "3=none",
+            "--format",
+            "json",
+            "--output",
+            &json.display().to_string(),
+            "--format",
+            "markdown",
+            "--output",
+            &markdown.display().to_string(),
         ],
         &[],
         None,
@@ -386,6 +395,18 @@ async fn a_waf_rule_blocking_non_ascii_text_is_named_with_the_requests_it_blocke
     assert!(
         note.contains("success/"),
         "names a documented-valid create: {note}"
+    );
+    // Before the findings it explains, and in the reports too.
+    let first_finding = out.find("FAIL ").unwrap_or(out.len());
+    assert!(out.find("note: ").unwrap() < first_finding, "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["notes"][0].as_str(), Some(note), "{report:#}");
+    let summary = std::fs::read_to_string(&markdown).unwrap();
+    let at = summary.find("a firewall in front of the API").unwrap();
+    assert!(
+        at < summary.find("D-NO-5XX").unwrap_or(summary.len()),
+        "{summary}"
     );
 }
 
