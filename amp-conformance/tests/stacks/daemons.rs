@@ -174,11 +174,8 @@ impl Stack {
     }
 
     fn spawn(&mut self, what: &str, command: &mut Command) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.path(&format!("{what}.out")))
-            .unwrap();
+        // A fresh file for each start: a retry on another port reads only its own output.
+        let log = std::fs::File::create(self.path(&format!("{what}.out"))).unwrap();
         let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -189,19 +186,23 @@ impl Stack {
         self.children.push((what.to_owned(), child));
     }
 
-    /// Waits until `ready` holds, or panics with the logs once the deadline passes or the
-    /// daemon `what` has exited.
-    fn wait(&mut self, what: &str, ready: impl Fn() -> bool) {
+    /// Waits until `ready` holds; `Err` with the daemon's output when `what` exited first,
+    /// a panic with the logs once the deadline passes.
+    fn wait(&mut self, what: &str, ready: impl Fn() -> bool) -> Result<(), String> {
         let deadline = Instant::now() + STARTUP;
         while Instant::now() < deadline {
             if ready() {
-                return;
+                return Ok(());
             }
-            if let Some((_, child)) = self.children.iter_mut().find(|(n, _)| n == what) {
-                if let Ok(Some(status)) = child.try_wait() {
+            if let Some(at) = self.children.iter().position(|(n, _)| n == what) {
+                if let Ok(Some(status)) = self.children[at].1.try_wait() {
+                    self.children.remove(at);
                     let out = std::fs::read_to_string(self.path(&format!("{what}.out")))
                         .unwrap_or_default();
-                    panic!("{what} exited with {status}:\n{out}\n{}", self.logs());
+                    return Err(format!(
+                        "{what} exited with {status}:\n{out}\n{}",
+                        self.logs()
+                    ));
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -209,10 +210,30 @@ impl Stack {
         panic!("{what} did not start within {STARTUP:?}:\n{}", self.logs());
     }
 
-    fn wait_port(&mut self, what: &str, port: u16) {
-        self.wait(what, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
+    /// Starts `what` on `n` free ports (`start` writes its configuration for them and spawns
+    /// it) and waits until each accepts. A port found free may be taken by another test before
+    /// the daemon binds it: then the daemon exits saying so, and other ports are tried.
+    fn start_on(&mut self, what: &str, n: usize, start: impl Fn(&mut Self, &[u16])) -> Vec<u16> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+            start(self, &ports);
+            let waited = self.wait(what, || {
+                ports
+                    .iter()
+                    .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+            });
+            match waited {
+                Ok(()) => return ports,
+                // nginx and Apache: "Address already in use"; tinyproxy: "Could not create
+                // listening sockets".
+                Err(why) if why.contains("in use") || why.contains("listening sockets") => {
+                    last = why;
+                }
+                Err(why) => panic!("{why}"),
+            }
+        }
+        panic!("{what} found no free port in 5 tries: {last}");
     }
 
     /// php-fpm serving the application on `fpm.sock`; `prepend` (PHP code), when given, runs
@@ -256,13 +277,23 @@ impl Stack {
         }
         self.spawn("fpm", &mut command);
         let sock = self.path("fpm.sock");
-        self.wait("fpm", || {
+        // A socket in the stack's own directory: no port to clash on.
+        if let Err(why) = self.wait("fpm", || {
             std::os::unix::net::UnixStream::connect(&sock).is_ok()
-        });
+        }) {
+            panic!("{why}");
+        }
     }
 
-    /// nginx with `servers` (server blocks) in its http block; `user` when run as root.
-    pub(crate) fn nginx(&mut self, servers: &str, port: u16) {
+    /// nginx with the server blocks `servers` writes for `n` ports in its http block (`user`
+    /// when run as root); the ports.
+    pub(crate) fn nginx(&mut self, n: usize, servers: impl Fn(&[u16]) -> String) -> Vec<u16> {
+        self.start_on("nginx", n, |stack, ports| {
+            stack.start_nginx(&servers(ports));
+        })
+    }
+
+    fn start_nginx(&mut self, servers: &str) {
         let dir = self.dir.display().to_string();
         let user = if root() { "user root;\n" } else { "" };
         let conf = self.file(
@@ -286,7 +317,6 @@ impl Stack {
                 .arg("-c")
                 .arg(&conf),
         );
-        self.wait_port("nginx", port);
     }
 
     /// The `location` that hands every request to the application under php-fpm.
@@ -306,7 +336,14 @@ impl Stack {
     /// Apache (prefork, as mod_php needs) on `port`, every path served by the application:
     /// through mod_php, or through php-fpm with proxy_fcgi; `extra` goes into the server
     /// configuration (the header fix under test).
-    pub(crate) fn apache(&mut self, port: u16, mod_php: bool, extra: &str) {
+    pub(crate) fn apache(&mut self, mod_php: bool, extra: &str) -> u16 {
+        let ports = self.start_on("apache", 1, |stack, ports| {
+            stack.start_apache(ports[0], mod_php, extra);
+        });
+        ports[0]
+    }
+
+    fn start_apache(&mut self, port: u16, mod_php: bool, extra: &str) {
         let dir = self.dir.display().to_string();
         let modules = "/usr/lib/apache2/modules";
         let mut load = vec![
@@ -368,12 +405,15 @@ impl Stack {
                 .arg(&conf)
                 .arg("-DFOREGROUND"),
         );
-        self.wait_port("apache", port);
     }
 
     /// Debian's tinyproxy on a free port; its URL.
     pub(crate) fn tinyproxy(&mut self) -> String {
-        let port = free_port();
+        let ports = self.start_on("proxy", 1, |stack, ports| stack.start_tinyproxy(ports[0]));
+        format!("http://127.0.0.1:{}", ports[0])
+    }
+
+    fn start_tinyproxy(&mut self, port: u16) {
         let conf = self.file(
             "proxy.conf",
             &format!(
@@ -386,8 +426,6 @@ impl Stack {
             "proxy",
             Command::new("tinyproxy").arg("-d").arg("-c").arg(&conf),
         );
-        self.wait_port("proxy", port);
-        format!("http://127.0.0.1:{port}")
     }
 }
 

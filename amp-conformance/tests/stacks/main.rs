@@ -20,7 +20,7 @@ mod daemons;
 
 use std::path::Path;
 
-use daemons::{API, KEY, MISSING, Stack, free_port, have};
+use daemons::{API, KEY, MISSING, Stack, have};
 
 /// The first note the run printed (`note: ...`), or "" when none.
 fn first_note(out: &str) -> &str {
@@ -60,14 +60,15 @@ async fn kit(args: &[&str], env: &[(&str, &str)], cwd: Option<&Path>) -> (Option
 
 /// nginx in front of php-fpm, plain HTTP, with `directives` in its server block.
 fn nginx_fpm(stack: &mut Stack, directives: &str) -> String {
-    let port = free_port();
     stack.php_fpm(None);
     let php = stack.nginx_php();
-    stack.nginx(
-        &format!("server {{\n  listen 127.0.0.1:{port};\n  {directives}\n  {php}\n}}"),
-        port,
-    );
-    format!("http://127.0.0.1:{port}{API}")
+    let ports = stack.nginx(1, |p| {
+        format!(
+            "server {{\n  listen 127.0.0.1:{};\n  {directives}\n  {php}\n}}",
+            p[0]
+        )
+    });
+    format!("http://127.0.0.1:{}{API}", ports[0])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,20 +78,19 @@ async fn nginx_php_fpm_over_https_with_a_private_ca_through_a_proxy_passes() {
     }
     let mut stack = Stack::new("https");
     daemons::private_ca(&stack.dir);
-    let port = free_port();
     stack.php_fpm(None);
     let php = stack.nginx_php();
+    let dir = stack.dir.display().to_string();
     // Stock nginx but for the one directive the header needs: its 1 MiB body limit answers
     // the oversize cases with its own 413 page (NON-STRICT under R-BODY, not a failure).
-    stack.nginx(
-        &format!(
-            "server {{\n  listen 127.0.0.1:{port} ssl http2;\n  \
+    let port = stack.nginx(1, |p| {
+        format!(
+            "server {{\n  listen 127.0.0.1:{} ssl http2;\n  \
              ssl_certificate {dir}/server.pem;\n  ssl_certificate_key {dir}/server.key;\n  \
              underscores_in_headers on;\n  {php}\n}}",
-            dir = stack.dir.display()
-        ),
-        port,
-    );
+            p[0]
+        )
+    })[0];
     let proxy = stack.tinyproxy();
     let base = format!("https://127.0.0.1:{port}");
     let target = format!("{base}{API}");
@@ -212,8 +212,7 @@ async fn apache_proxy_fcgi_drops_underscore_headers_and_setenvif_restores_them()
     }
     let mut stack = Stack::new("apache-fcgi");
     stack.php_fpm(None);
-    let port = free_port();
-    stack.apache(port, false, "");
+    let port = stack.apache(false, "");
     let target = format!("http://127.0.0.1:{port}{API}");
     let seen = get_with_key(port, "/headers.php");
     assert!(
@@ -237,8 +236,7 @@ async fn apache_proxy_fcgi_drops_underscore_headers_and_setenvif_restores_them()
     // The documented fix, verified.
     let mut stack = Stack::new("apache-fcgi-fixed");
     stack.php_fpm(None);
-    let port = free_port();
-    stack.apache(port, false, APACHE_FIX);
+    let port = stack.apache(false, APACHE_FIX);
     let target = format!("http://127.0.0.1:{port}{API}");
     let (code, out) = read_only(&target, &[]).await;
     assert_eq!(code, Some(0), "{out}\n{}", stack.logs());
@@ -251,8 +249,7 @@ async fn apache_mod_php_keeps_the_header_in_getallheaders_only() {
         return;
     }
     let mut stack = Stack::new("apache-modphp");
-    let port = free_port();
-    stack.apache(port, true, "");
+    let port = stack.apache(true, "");
     let seen = get_with_key(port, "/headers.php");
     assert!(
         seen.contains("\"server\":null") && seen.contains(&format!("\"getallheaders\":\"{KEY}\"")),
@@ -266,8 +263,7 @@ async fn apache_mod_php_keeps_the_header_in_getallheaders_only() {
     drop(stack);
 
     let mut stack = Stack::new("apache-modphp-fixed");
-    let port = free_port();
-    stack.apache(port, true, APACHE_FIX);
+    let port = stack.apache(true, APACHE_FIX);
     let target = format!("http://127.0.0.1:{port}{API}");
     let (code, out) = read_only(&target, &[]).await;
     assert_eq!(code, Some(0), "{out}\n{}", stack.logs());
@@ -281,17 +277,17 @@ async fn an_http_to_https_redirect_and_a_self_signed_certificate() {
     let mut stack = Stack::new("redirect");
     daemons::self_signed(&stack.dir);
     stack.php_fpm(None);
-    let (http, https) = (free_port(), free_port());
     let php = stack.nginx_php();
-    stack.nginx(
-        &format!(
+    let dir = stack.dir.display().to_string();
+    let ports = stack.nginx(2, |p| {
+        let (http, https) = (p[0], p[1]);
+        format!(
             "server {{\n  listen 127.0.0.1:{http};\n  return 301 https://127.0.0.1:{https}$request_uri;\n}}\n\
              server {{\n  listen 127.0.0.1:{https} ssl;\n  ssl_certificate {dir}/self.pem;\n  \
-             ssl_certificate_key {dir}/self.key;\n  underscores_in_headers on;\n  {php}\n}}",
-            dir = stack.dir.display()
-        ),
-        https,
-    );
+             ssl_certificate_key {dir}/self.key;\n  underscores_in_headers on;\n  {php}\n}}"
+        )
+    });
+    let (http, https) = (ports[0], ports[1]);
     let (code, out) = read_only(&format!("http://127.0.0.1:{http}{API}"), &[]).await;
     assert_eq!(code, Some(2), "{out}\n{}", stack.logs());
     let note = first_note(&out);
@@ -316,14 +312,13 @@ async fn the_application_down_behind_nginx_is_an_outage_naming_the_hop() {
     }
     let mut stack = Stack::new("down");
     // php-fpm is not started: nginx answers 502 for every request.
-    let port = free_port();
     let php = stack.nginx_php();
-    stack.nginx(
-        &format!(
-            "server {{\n  listen 127.0.0.1:{port};\n  underscores_in_headers on;\n  {php}\n}}"
-        ),
-        port,
-    );
+    let port = stack.nginx(1, |p| {
+        format!(
+            "server {{\n  listen 127.0.0.1:{};\n  underscores_in_headers on;\n  {php}\n}}",
+            p[0]
+        )
+    })[0];
     let (code, out) = read_only(&format!("http://127.0.0.1:{port}{API}"), &[]).await;
     assert_eq!(code, Some(3), "{out}\n{}", stack.logs());
     let note = first_note(&out);
@@ -350,14 +345,13 @@ async fn a_waf_rule_blocking_non_ascii_text_is_named_with_the_requests_it_blocke
          <center><h1>403 Forbidden</h1></center>\\r\\n<hr><center>nginx</center>\\r\\n</body>\\r\\n</html>\\r\\n\";\n\
          exit;\n}\n",
     ));
-    let port = free_port();
     let php = stack.nginx_php();
-    stack.nginx(
-        &format!(
-            "server {{\n  listen 127.0.0.1:{port};\n  underscores_in_headers on;\n  {php}\n}}"
-        ),
-        port,
-    );
+    let port = stack.nginx(1, |p| {
+        format!(
+            "server {{\n  listen 127.0.0.1:{};\n  underscores_in_headers on;\n  {php}\n}}",
+            p[0]
+        )
+    })[0];
     let target = format!("http://127.0.0.1:{port}{API}");
     let (json, markdown) = (stack.path("report.json"), stack.path("report.md"));
     let (code, out) = kit(
