@@ -162,8 +162,9 @@ pub(crate) struct Diagnostics {
     hyphen_accepted: usize,
     /// The first `Server` header: which hop answered.
     server: Option<String>,
-    /// The first HTML answer no other note explains: its status and first lines.
-    html: Option<(u16, String)>,
+    /// The first HTML answer of each status (a few): its first lines. The note shows the
+    /// first whose status no other note explains.
+    html: Vec<(u16, String)>,
     redirects: usize,
     /// The first redirect: its status and where it points.
     redirect: Option<(u16, String)>,
@@ -268,8 +269,7 @@ impl Diagnostics {
             self.not_amp += 1;
         }
         let amp = matches!(kind, BodyKind::Amp(_));
-        // Which cause explains a page that is not the API's: each has its own note.
-        let explained = match answer.status {
+        match answer.status {
             300..=399 => {
                 self.redirects += 1;
                 if self.redirect.is_none() {
@@ -282,14 +282,8 @@ impl Diagnostics {
                         .collect();
                     self.redirect = Some((answer.status, to));
                 }
-                true
             }
-            404 => {
-                self.not_found += 1;
-                // Its page still tells which hop answered (Apache's or nginx's own 404, a
-                // CMS's): the HTML note shows its first lines.
-                false
-            }
+            404 => self.not_found += 1,
             403 | 406 if !amp => {
                 self.blocked_count += 1;
                 if self.blocked.len() < EXAMPLES {
@@ -301,7 +295,6 @@ impl Diagnostics {
                         valid_create: ready.documented.documented_valid(),
                     });
                 }
-                true
             }
             413 if !amp => {
                 self.too_large += 1;
@@ -311,19 +304,19 @@ impl Diagnostics {
                 if self.too_large_server.is_none() {
                     self.too_large_server.clone_from(&answer.server);
                 }
-                true
             }
             502..=504 if !amp => {
                 self.gateway += 1;
                 if self.gateway_first.is_none() {
                     self.gateway_first = Some((answer.status, answer.server.clone()));
                 }
-                true
             }
-            _ => false,
-        };
-        if let (BodyKind::Html(first), false, None) = (&kind, explained, &self.html) {
-            self.html = Some((answer.status, first.clone()));
+            _ => {}
+        }
+        if let BodyKind::Html(first) = &kind {
+            if self.html.len() < 8 && !self.html.iter().any(|(s, _)| *s == answer.status) {
+                self.html.push((answer.status, first.clone()));
+            }
         }
     }
 
@@ -392,8 +385,18 @@ impl Diagnostics {
     fn waf_note(&self) -> Option<String> {
         let first = self.blocked.first()?;
         if self.amp_ascii + self.amp_non_ascii == 0 {
-            // Nothing reached the API: not a rule for some requests, the front refuses all.
-            return None;
+            // Nothing reached the API: not a rule for some requests, the front refuses them all.
+            return Some(format!(
+                "{} of {} answers were the front's own HTTP {} page ({}), and none was an AMP \
+                 answer: a hop in front of the API refuses the kit's requests (a firewall, an \
+                 address allow-list, authentication in front of WHMCS). Allow this client through \
+                 it for {}, then run again.",
+                self.blocked_count,
+                self.answered,
+                first.status,
+                hop(first.server.as_deref()),
+                server::API_PATH
+            ));
         }
         let with_text: Vec<&Blocked> = self
             .blocked
@@ -570,10 +573,21 @@ impl Diagnostics {
             ));
         }
         notes.extend(self.services_note());
-        notes.extend(self.waf_note());
+        let waf = self.waf_note();
+        let gateway = self.gateway_note().is_some();
+        notes.extend(waf.clone());
         notes.extend(observer.note());
         notes.extend(self.body_limit_note());
-        if let Some((status, first)) = &self.html {
+        // The first page no other note explains: a redirect's, a body limit's, a firewall's
+        // and a down application's pages have theirs (a 404 page still shows which hop
+        // answered: Apache's or nginx's own, a CMS's).
+        let explained = |status: u16| match status {
+            300..=399 | 413 => true,
+            403 | 406 => waf.is_some(),
+            502..=504 => gateway,
+            _ => false,
+        };
+        if let Some((status, first)) = self.html.iter().find(|(s, _)| !explained(*s)) {
             let what = if *status >= 500 || *status == 200 {
                 "which looks like a PHP error page or a web server's page"
             } else {

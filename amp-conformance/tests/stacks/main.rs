@@ -311,19 +311,33 @@ async fn the_application_down_behind_nginx_is_an_outage_naming_the_hop() {
         return;
     }
     let mut stack = Stack::new("down");
-    // php-fpm is not started: nginx answers 502 for every request.
+    // php-fpm is not started: nginx answers 502 for every request. On the second port nginx
+    // refuses everything itself (an allow-list, a firewall refusing all).
     let php = stack.nginx_php();
-    let port = stack.nginx(1, |p| {
+    let ports = stack.nginx(2, |p| {
         format!(
-            "server {{\n  listen 127.0.0.1:{};\n  underscores_in_headers on;\n  {php}\n}}",
-            p[0]
+            "server {{\n  listen 127.0.0.1:{};\n  underscores_in_headers on;\n  {php}\n}}\n\
+             server {{\n  listen 127.0.0.1:{};\n  location / {{ return 403; }}\n}}",
+            p[0], p[1]
         )
-    })[0];
-    let (code, out) = read_only(&format!("http://127.0.0.1:{port}{API}"), &[]).await;
+    });
+    let (code, out) = read_only(&format!("http://127.0.0.1:{}{API}", ports[0]), &[]).await;
     assert_eq!(code, Some(3), "{out}\n{}", stack.logs());
     let note = first_note(&out);
     assert!(
         note.contains("502") && note.contains("nginx") && note.contains("application behind it"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("answered HTML"),
+        "the 502 page has its note: {out}"
+    );
+
+    let (code, out) = read_only(&format!("http://127.0.0.1:{}{API}", ports[1]), &[]).await;
+    assert_eq!(code, Some(1), "{out}");
+    let note = first_note(&out);
+    assert!(
+        note.contains("HTTP 403") && note.contains("refuses the kit's requests"),
         "{out}"
     );
 }
