@@ -118,6 +118,62 @@ impl RunConfig {
     }
 }
 
+/// What the sender needs of a run: how many requests at once, when to stop, whether to show
+/// progress. Each stage gets its own settings, never the whole [`RunConfig`].
+#[derive(Clone)]
+pub(crate) struct Sending {
+    pub(crate) concurrency: usize,
+    pub(crate) progress: bool,
+    pub(crate) stop_after_errors: usize,
+    pub(crate) interrupt: Interrupt,
+}
+
+/// What the planner needs of a run: where the cases come from and the write budget.
+pub(crate) struct Planning<'a> {
+    pub(crate) replay: Option<&'a [(Case, WireRequest)]>,
+    pub(crate) fixtures: &'a fixtures::FixtureSource,
+    pub(crate) cases: usize,
+    pub(crate) max_writes: Option<usize>,
+}
+
+/// What the checks over the whole run need: the observer and how to judge.
+#[derive(Clone, Copy)]
+pub(crate) struct Observing<'a> {
+    pub(crate) observer: Option<&'a Observer>,
+    pub(crate) timeout: Duration,
+    pub(crate) concurrency: usize,
+    pub(crate) profile: Profile,
+}
+
+impl RunConfig {
+    pub(crate) fn sending(&self) -> Sending {
+        Sending {
+            concurrency: self.concurrency,
+            progress: self.progress,
+            stop_after_errors: self.stop_after_errors,
+            interrupt: self.interrupt.clone(),
+        }
+    }
+
+    pub(crate) fn planning(&self) -> Planning<'_> {
+        Planning {
+            replay: self.replay.as_deref(),
+            fixtures: &self.fixtures,
+            cases: self.cases,
+            max_writes: self.max_writes,
+        }
+    }
+
+    pub(crate) fn observing(&self) -> Observing<'_> {
+        Observing {
+            observer: self.observer.as_ref(),
+            timeout: self.timeout,
+            concurrency: self.concurrency,
+            profile: self.profile,
+        }
+    }
+}
+
 /// Requests in flight at once, unless `--concurrency` says.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Seconds a request may take, unless `--timeout` says.
@@ -245,3 +301,6 @@ impl Interrupt {
         }
     }
 }
+
+/// The purge marker's prefix in `admin_notes`: `amp-conformance run <run id>` (CONTRACT.md §6).
+pub const MARKER: &str = "amp-conformance run ";

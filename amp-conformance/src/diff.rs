@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::config::RunConfig;
 use crate::config::RunError;
-use crate::judge::{self, Answer, Class};
+use crate::judge::{self, AmpAnswer, Class};
 use crate::plan::{Batch, Ready, prepare};
 use crate::send::{Sender, StopCause};
 use crate::session::Session;
@@ -52,8 +52,8 @@ pub fn outcome(answer: &Result<HttpAnswer, TransportError>, params: &[String]) -
         },
         Ok(http) => {
             let answer = match judge::parse_answer(&http.body) {
-                Ok(Answer::Success(_)) => "success".to_owned(),
-                Ok(Answer::Error(code, description)) => {
+                Ok(AmpAnswer::Success(_)) => "success".to_owned(),
+                Ok(AmpAnswer::Error(code, description)) => {
                     let named: Vec<&str> = params
                         .iter()
                         .map(String::as_str)
@@ -65,7 +65,7 @@ pub fn outcome(answer: &Result<HttpAnswer, TransportError>, params: &[String]) -
                         format!("{code} naming {}", named.join(", "))
                     }
                 }
-                Err((_, what)) => what,
+                Err(body) => crate::report::render::not_amp(&body),
             };
             Outcome {
                 answer,
@@ -205,15 +205,20 @@ async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffRepo
     let [target_a, target_b] = session.targets() else {
         return Err(RunError::Config("a diff needs two targets".to_owned()));
     };
-    let mut plan = prepare(config, &session.cx, session.key.expose(), session.seed)?;
+    let mut plan = prepare(
+        config.planning(),
+        &session.cx,
+        session.key.expose(),
+        session.seed,
+    )?;
     // One sender per side, as a run has: the breaker, the interrupt, and progress (shown once).
     let quiet = RunConfig {
         progress: false,
         ..config.clone()
     };
     let (sender_a, sender_b) = (
-        Sender::new(target_a, config, plan.total),
-        Sender::new(target_b, &quiet, plan.total),
+        Sender::new(target_a, config.sending(), plan.total),
+        Sender::new(target_b, quiet.sending(), plan.total),
     );
     let mut report = DiffReport {
         compared: 0,
@@ -296,14 +301,14 @@ fn compare(
     let vb = judge::judge(&ready.case, &ready.documented, b, profile);
     let breaks = |class: Class| !matches!(class, Class::Pass | Class::Info);
     let rule = match (breaks(va.class), breaks(vb.class)) {
-        (true, false) => va.rule.clone(),
-        (false, true) => vb.rule.clone(),
-        (true, true) if va.rule == vb.rule => va.rule.clone(),
+        (true, false) => va.rule.to_string(),
+        (false, true) => vb.rule.to_string(),
+        (true, true) if va.rule == vb.rule => va.rule.to_string(),
         (true, true) => format!("{} / {}", va.rule, vb.rule),
-        (false, false) => ready.case.rule().to_owned(),
+        (false, false) => ready.case.rule().to_string(),
     };
     let differs = oa != ob;
-    let created = [va.report_id, vb.report_id];
+    let created = [va.report_id(), vb.report_id()];
     (
         Difference {
             check: ready.case.id.clone(),

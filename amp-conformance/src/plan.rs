@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::cases::properties::{self, PropertyCase, PropertyContext, Tree};
 use crate::cases::{Case, Expectation, Generator, Need, Origin, WireRequest};
-use crate::config::{RunConfig, RunError};
+use crate::config::{Planning, RunError};
 use crate::safety::{self, Assessment};
 
 /// What the planner knows about this run.
@@ -43,7 +43,7 @@ impl ServiceDirectory for PlanContext {
 impl PlanContext {
     /// The purge marker written into `admin_notes` (CONTRACT.md §6).
     pub fn marker(&self) -> String {
-        format!("amp-conformance run {}", self.run_id)
+        format!("{}{}", crate::config::MARKER, self.run_id)
     }
 
     /// Whether the run may create reports (the embedded server, or `--allow-writes`).
@@ -376,13 +376,9 @@ fn plan_batch(
 fn write_priority(case: &Case) -> u8 {
     let fixture = matches!(case.origin, Origin::Fixture { .. });
     match (fixture, case.rule()) {
-        (true, rule) if rule == Rule::DSuccess.id() => 0,
-        (true, _) if case.rules.iter().any(|r| r == Rule::DDefaults.id()) => 2,
-        (true, rule)
-            if amp_contract::rules::layer(rule) == amp_contract::rules::Layer::Documented =>
-        {
-            3
-        }
+        (true, Rule::DSuccess) => 0,
+        (true, _) if case.rules.contains(&Rule::DDefaults) => 2,
+        (true, rule) if rule.layer() == amp_contract::rules::Layer::Documented => 3,
         (true, _) => 4,
         (false, _)
             if matches!(
@@ -402,13 +398,13 @@ fn write_priority(case: &Case) -> u8 {
 /// The rules one create exercises: the case's own, the reference rules that make its request
 /// leave the documented layer (a generated `allow_unsuspend=on` exercises R-BOOL), the
 /// documented rule that demands its success, and the stateful checks every create feeds.
-pub fn write_coverage(ready: &Ready) -> Vec<&str> {
-    let mut rules: Vec<&str> = ready.case.rules.iter().map(String::as_str).collect();
+pub fn write_coverage(ready: &Ready) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = ready.case.rules.clone();
     match &ready.documented {
         documented::Verdict::Silent { rules: silent, .. } => rules.extend(silent.iter().copied()),
-        documented::Verdict::Demands { rule, .. } => rules.push(rule),
+        documented::Verdict::Demands { rule, .. } => rules.push(*rule),
     }
-    rules.extend([Rule::DDefaults.id(), Rule::DUnique.id(), Rule::RIds.id()]);
+    rules.extend([Rule::DDefaults, Rule::DUnique, Rule::RIds]);
     rules.sort_unstable();
     rules.dedup();
     rules
@@ -422,15 +418,15 @@ pub fn write_coverage(ready: &Ready) -> Vec<&str> {
 fn over_budget(
     ready: &[(usize, Ready)],
     budget: usize,
-    covered_before: &mut HashSet<String>,
+    covered_before: &mut HashSet<Rule>,
 ) -> HashSet<usize> {
-    let mut writes: Vec<(u8, usize, Vec<&str>)> = ready
+    let mut writes: Vec<(u8, usize, Vec<Rule>)> = ready
         .iter()
         .filter(|(_, r)| r.case.writes())
         .map(|(i, r)| (write_priority(&r.case), *i, write_coverage(r)))
         .collect();
     writes.sort_by_key(|(priority, index, _)| (*priority, *index));
-    let mut covered: HashSet<&str> = covered_before.iter().map(String::as_str).collect();
+    let mut covered: HashSet<Rule> = covered_before.clone();
     let mut chosen: Vec<usize> = Vec::new();
     // The page's most basic demand first: a plain D-SUCCESS create.
     if let Some((0, index, rules)) = writes.first().filter(|_| budget > 0) {
@@ -445,9 +441,7 @@ fn over_budget(
             .map(|(at, (_, _, rules))| {
                 let new = || rules.iter().filter(|r| !covered.contains(*r));
                 let documented = new()
-                    .filter(|r| {
-                        amp_contract::rules::layer(r) == amp_contract::rules::Layer::Documented
-                    })
+                    .filter(|r| r.layer() == amp_contract::rules::Layer::Documented)
                     .count();
                 ((documented, new().count()), at)
             })
@@ -479,7 +473,7 @@ fn over_budget(
     }
     for (_, index, rules) in &writes {
         if chosen.contains(index) {
-            covered_before.extend(rules.iter().map(|r| (*r).to_owned()));
+            covered_before.extend(rules.iter().copied());
         }
     }
     writes
@@ -499,7 +493,7 @@ struct Budget {
     /// `--max-writes`, for the skip reason.
     max: usize,
     /// Rules the chosen creates exercise so far.
-    covered: HashSet<String>,
+    covered: HashSet<Rule>,
 }
 
 impl Budget {
@@ -539,12 +533,12 @@ impl Budget {
 /// Loads the fixture cases, sets up the property cases and the write budget (CONTRACT.md §6:
 /// every rule that needs a write gets one first).
 pub(crate) fn prepare(
-    config: &RunConfig,
+    config: Planning<'_>,
     cx: &PlanContext,
     key: &str,
     seed: u64,
 ) -> Result<Plan, RunError> {
-    if let Some(replay) = &config.replay {
+    if let Some(replay) = config.replay {
         return Ok(replay_plan(replay, cx, key, seed));
     }
     let fixtures = config
@@ -556,8 +550,8 @@ pub(crate) fn prepare(
         seed,
         services: cx.services.iter().map(|(id, _)| *id).collect(),
         missing_service: cx.missing_service,
-        allow_writes: cx.embedded || config.allow_writes,
-        allow_suspend: cx.embedded || config.allow_suspend,
+        allow_writes: cx.may_write(),
+        allow_suspend: cx.embedded || cx.allow_suspend,
     });
     let fixture_count = fixtures.len();
     let total = fixture_count + properties.remaining();
@@ -585,17 +579,6 @@ pub(crate) fn prepare(
         properties: Box::new(properties),
     };
     Ok(plan)
-}
-
-pub(crate) fn plan_context(config: &RunConfig, embedded: bool, run_id: &str) -> PlanContext {
-    PlanContext {
-        embedded,
-        services: config.services.clone(),
-        missing_service: config.missing_service,
-        allow_writes: config.allow_writes,
-        allow_suspend: config.allow_suspend,
-        run_id: run_id.to_owned(),
-    }
 }
 
 /// A plan of recorded requests (`amp-conformance replay`): sent as they were, but under the

@@ -4,6 +4,7 @@
 //! sends those bytes again, to the same or another target, and judges them again, so a
 //! developer confirms a fix without a full run.
 
+use amp_contract::rules::Rule;
 use serde::{Deserialize, Serialize};
 
 use crate::cases::{Auth, Case, Expectation, Origin, RequestSpec, WireRequest};
@@ -171,8 +172,8 @@ impl RunContext {
 #[derive(Debug, Clone, Deserialize)]
 struct ReportedCheck {
     id: String,
-    rule: String,
-    rules: Vec<String>,
+    rule: Rule,
+    rules: Vec<Rule>,
     title: String,
     #[serde(default)]
     request: Option<Recorded>,
@@ -216,7 +217,9 @@ pub fn cases(
         };
         let wanted = match filter {
             None => true,
-            Some(f) => check.id == f || check.rule == f || in_finding(&check.id),
+            Some(f) => {
+                check.id == f || f.parse::<Rule>().ok() == Some(check.rule) || in_finding(&check.id)
+            }
         };
         if !wanted {
             continue;

@@ -16,7 +16,7 @@ pub use crate::observer::Observer;
 use crate::plan::{Batch, PlanContext, prepare};
 use crate::report::checks::{finish, redact, skipped_result};
 use crate::report::diagnose::Diagnostics;
-use crate::report::{CheckResult, ReadOnlyCreate, RunContext, RunReport};
+use crate::report::{CheckResult, ReadOnlyCreate, RunContext, RunReport, Shrunk};
 use crate::send::{Sender, StopCause};
 use crate::server;
 use crate::session::{Session, Side};
@@ -26,8 +26,8 @@ use crate::target::TransportError;
 
 /// The plan of a run as curl commands (`--dry-run`): nothing is sent, no server is started.
 pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
-    use crate::plan::plan_context;
     use crate::report::curl;
+    use crate::session::plan_context;
     use crate::target::{Secret, Target};
     let seed = config.seed.unwrap_or_else(crate::session::random_seed);
     let run_id = random_token();
@@ -53,7 +53,7 @@ pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
         )
         .map_err(RunError::Config)?;
     }
-    let mut plan = prepare(&config, &cx, key.expose(), seed)?;
+    let mut plan = prepare(config.planning(), &cx, key.expose(), seed)?;
     let mut out =
         format!("# dry run: nothing is sent. seed {seed}, run {run_id}, target {endpoint}\n");
     while let Some(batch) = plan.next_batch() {
@@ -117,7 +117,7 @@ pub async fn run(mut config: RunConfig) -> Result<RunReport, RunError> {
 #[derive(Default)]
 struct Shrinking {
     /// Findings already shrunk once (class, rule, deviation).
-    done: std::collections::HashSet<(Class, String, String)>,
+    done: std::collections::HashSet<(Class, String)>,
     /// Extra requests sent.
     sent: usize,
     /// Failing cases not shrunk: their finding was shrunk already.
@@ -146,17 +146,10 @@ impl Shrinking {
     }
 }
 
-/// The finding a failing check belongs to: class, rule and normalised deviation, as the report
-/// groups them.
-fn finding_key(
-    ready: &crate::plan::Ready,
-    verdict: &judge::Verdict,
-    target: &crate::target::Target,
-    answer: Option<&crate::target::HttpAnswer>,
-) -> (Class, String, String) {
-    let result = finish(ready, verdict, target, answer);
-    let deviation = crate::report::findings::deviation(&result).slug;
-    (verdict.class, verdict.rule.clone(), deviation)
+/// The finding a failing check belongs to: its class and name, as the report groups them.
+fn finding_key(verdict: &judge::Verdict) -> (Class, String) {
+    let name = crate::report::findings::name(verdict.rule, verdict.deviation.as_ref());
+    (verdict.class, name)
 }
 
 /// The safety context a run is judged under, for the report (and `replay`).
@@ -212,8 +205,8 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         .ok_or_else(|| RunError::Config("a run needs a target".to_owned()))?;
     let endpoint = target.endpoint();
     let cx = &session.cx;
-    let mut plan = prepare(config, cx, key.expose(), seed)?;
-    let sender = Sender::new(target, config, plan.total);
+    let mut plan = prepare(config.planning(), cx, key.expose(), seed)?;
+    let sender = Sender::new(target, config.sending(), plan.total);
     let mut diagnostics = Diagnostics::new(cx.services.iter().map(|(id, _)| *id).collect());
     let mut snapshot_outcomes = Vec::new();
     let mut snapshot_notes = Vec::new();
@@ -275,16 +268,17 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
                 ));
             }
             let mut ready = ready;
+            let mut shrunk_in = None;
             // Status and media type (R-STATUS, R-BODY's 413) do not depend on the values:
             // nothing to shrink. A run cut short sends nothing more. One shrink per finding,
             // none while one run-level cause explains the failures, and the extra requests
             // capped at a share of the run's own (issue 17: shrinking multiplied the traffic).
             let shrinkable = matches!(verdict.class, Class::Fail | Class::NonStrict)
-                && !verdict.status_only
+                && !verdict.status_only()
                 && config.interrupt.raised().is_none()
                 && !sender.stopped();
             if let Some(tree) = trees.remove(&index).filter(|_| shrinkable) {
-                let finding = finding_key(&ready, &verdict, target, answer.as_ref().ok());
+                let finding = finding_key(&verdict);
                 if diagnostics.explains_failures() {
                     shrinking.run_level += 1;
                 } else if shrinking.done.contains(&finding) {
@@ -311,20 +305,17 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
                     if let Some((shrunk, v, steps)) = shrunk.found {
                         ready = shrunk;
                         verdict = v;
-                        verdict.reason.push_str(&format!(
-                            " (shrunk in {steps} steps; the shrunk request still breaks {} per the contract)",
-                            verdict.rule
-                        ));
+                        shrunk_in = Some(Shrunk { steps });
                     }
                 }
             }
-            if let (Some(id), false) = (verdict.report_id, cx.may_write()) {
+            if let (Some(id), false) = (verdict.report_id(), cx.may_write()) {
                 read_only_creates.push(ReadOnlyCreate {
                     check: ready.case.id.clone(),
                     report_id: id,
                 });
             }
-            if let Some(id) = verdict.report_id {
+            if let Some(id) = verdict.report_id() {
                 created.push(Created {
                     check: ready.case.id.clone(),
                     id,
@@ -335,13 +326,13 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             }
             results.push((
                 index,
-                finish(&ready, &verdict, target, answer.as_ref().ok()),
+                finish(&ready, &verdict, target, answer.as_ref().ok(), shrunk_in),
             ));
         }
         results.sort_by_key(|(index, _)| *index);
         checks.extend(results.into_iter().map(|(_, r)| r));
         if config.interrupt.raised().is_none() {
-            stored.extend(stored_checks(config, target, &created).await);
+            stored.extend(stored_checks(config.observing(), target, &created).await);
         }
         ids.extend(created.iter().map(IdSeen::from));
     }
@@ -391,15 +382,14 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         .as_ref()
         .filter(|_| !embedded && !cut_short && !ids.is_empty());
     if let Some(snapshots) = remember {
-        checks.push(across_runs(
-            snapshots.dir(),
-            &ids,
-            run_id,
-            snapshots.writes(),
-        ));
+        let observe = config
+            .observer
+            .as_ref()
+            .map(|observer| (observer, target, config.timeout));
+        checks.push(across_runs(snapshots.dir(), &ids, run_id, snapshots.writes(), observe).await);
     }
     if !cut_short {
-        checks.extend(stateful(config, cx, target, ids, plan.probe_budget).await);
+        checks.extend(stateful(config.observing(), cx, target, ids, plan.probe_budget).await);
     }
     let mut notes = diagnostics.notes(endpoint, target.observations());
     notes.extend(shrinking.note(own_requests));

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use crate::config::RunConfig;
+use crate::config::Sending;
 use crate::plan::Ready;
 use crate::target::{HttpAnswer, Target, TransportError};
 
@@ -117,7 +117,7 @@ impl Early {
 /// raised nothing more is sent, and requests in flight get [`INTERRUPT_GRACE`] to finish.
 pub(crate) struct Sender<'a> {
     target: &'a Target,
-    config: &'a RunConfig,
+    config: Sending,
     progress: Progress,
     limit: usize,
     state: std::sync::Mutex<Breaker>,
@@ -146,12 +146,12 @@ struct Breaker {
 
 impl<'a> Sender<'a> {
     /// A sender for a run of `total` cases.
-    pub(crate) fn new(target: &'a Target, config: &'a RunConfig, total: usize) -> Self {
+    pub(crate) fn new(target: &'a Target, config: Sending, total: usize) -> Self {
         Self {
             target,
-            config,
             progress: Progress::new(config.progress, total),
             limit: config.stop_after_errors.max(1),
+            config,
             state: std::sync::Mutex::new(Breaker::default()),
         }
     }

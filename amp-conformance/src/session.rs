@@ -7,7 +7,7 @@ use amp_contract::envelope::{ApiIds, DedicatedIp};
 
 use crate::config::{DEFAULT_RATE, RunConfig, RunError, random_token};
 use crate::observer::Observer;
-use crate::plan::{PlanContext, plan_context};
+use crate::plan::PlanContext;
 use crate::server::{self, Registry, RunningServer, ServerConfig};
 use crate::target::{Secret, Target};
 
@@ -196,6 +196,18 @@ impl Session {
         for server in self.servers {
             let _ = server.shutdown().await;
         }
+    }
+}
+
+/// The safety context of a run: what the planner may send (CONTRACT.md §6).
+pub(crate) fn plan_context(config: &RunConfig, embedded: bool, run_id: &str) -> PlanContext {
+    PlanContext {
+        embedded,
+        services: config.services.clone(),
+        missing_service: config.missing_service,
+        allow_writes: config.allow_writes,
+        allow_suspend: config.allow_suspend,
+        run_id: run_id.to_owned(),
     }
 }
 

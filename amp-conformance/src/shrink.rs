@@ -44,7 +44,7 @@ pub(crate) async fn shrink(
     // Against a real target, a shrinking step may create a report (and a server that accepted
     // the original will accept the simpler one): only requests that neither were meant to
     // create nor did create are shrunk there, so the write budget holds (CONTRACT.md §6).
-    if !cx.embedded && (template.writes() || failing.report_id.is_some()) {
+    if !cx.embedded && (template.writes() || failing.report_id().is_some()) {
         return shrunk;
     }
     let mut steps = 0;
@@ -59,7 +59,7 @@ pub(crate) async fn shrink(
                 let answer = target.send(&ready.wire).await;
                 shrunk.sent += 1;
                 let verdict = judge::judge(&ready.case, &ready.documented, &answer, profile);
-                if verdict.report_id.is_some() && !cx.embedded {
+                if verdict.report_id().is_some() && !cx.embedded {
                     break;
                 }
                 (verdict.class == failing.class && verdict.rule == failing.rule)

@@ -57,7 +57,7 @@ async fn every_error_as_http_400_is_one_finding_in_under_30_lines() {
             .checks
             .iter()
             .filter(|c| c.class == Class::NonStrict)
-            .all(|c| c.rule == "R-STATUS")
+            .all(|c| c.rule == amp_contract::rules::Rule::RStatus)
     );
 
     let text = terminal_text(&report, false);

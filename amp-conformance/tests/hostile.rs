@@ -359,7 +359,11 @@ async fn invalid_utf8_is_a_fail_saying_so() {
         "not UTF-8",
     )
     .await;
-    assert!(fails(&report).iter().all(|f| f.rule == "D-NO-5XX"));
+    assert!(
+        fails(&report)
+            .iter()
+            .all(|f| f.rule == amp_contract::rules::Rule::DNo5xx)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,7 +391,11 @@ async fn truncated_json_is_a_fail_saying_where() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_json_array_is_a_shape_fail() {
     let report = garbage(raw::json("[1,2,3]"), "JSON array instead of an object").await;
-    assert!(fails(&report).iter().all(|f| f.rule == "D-ERROR-SHAPE"));
+    assert!(
+        fails(&report)
+            .iter()
+            .all(|f| f.rule == amp_contract::rules::Rule::DErrorShape)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -493,7 +501,11 @@ async fn a_php_fatal_error_page_is_a_5xx_fail_with_its_text() {
         "Fatal error: Uncaught Error: Call to undefined function mysql_connect()",
     )
     .await;
-    assert!(fails(&report).iter().all(|f| f.rule == "D-NO-5XX"));
+    assert!(
+        fails(&report)
+            .iter()
+            .all(|f| f.rule == amp_contract::rules::Rule::DNo5xx)
+    );
     let html: Vec<_> = report
         .notes
         .iter()

@@ -71,7 +71,7 @@ async fn a_broken_service_fails_with_the_right_finding() {
     let fails: Vec<&str> = report
         .checks
         .iter()
-        .filter(|c| c.class == Class::Fail && c.rule == "D-AUTH")
+        .filter(|c| c.class == Class::Fail && c.rule == amp_contract::rules::Rule::DAuth)
         .map(|c| c.id.as_str())
         .collect();
     assert!(fails.contains(&"auth/missing-header"), "{fails:?}");

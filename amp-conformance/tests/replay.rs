@@ -68,7 +68,7 @@ async fn a_recorded_failure_fails_before_the_fix_and_passes_after() {
     let failing: Vec<_> = report
         .checks
         .iter()
-        .filter(|c| c.class == Class::Fail && c.rule == "D-AUTH")
+        .filter(|c| c.class == Class::Fail && c.rule == amp_contract::rules::Rule::DAuth)
         .collect();
     assert!(!failing.is_empty());
     let json = Format::Json.render(&report);

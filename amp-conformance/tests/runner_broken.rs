@@ -23,6 +23,7 @@ async fn report(mutant: Mutant, strict: bool) -> RunReport {
 }
 
 fn findings<'a>(report: &'a RunReport, class: Class, rule: &str) -> Vec<&'a str> {
+    let rule: amp_contract::rules::Rule = rule.parse().expect("a rule id");
     report
         .checks
         .iter()
@@ -36,7 +37,7 @@ fn classes(report: &RunReport) -> Vec<(String, Class, String)> {
         .checks
         .iter()
         .filter(|c| !matches!(c.class, Class::Pass | Class::Info))
-        .map(|c| (c.id.clone(), c.class, c.rule.clone()))
+        .map(|c| (c.id.clone(), c.class, c.rule.to_string()))
         .collect()
 }
 
@@ -195,7 +196,7 @@ async fn a_known_rule_keeps_a_strict_run_green_for_every_seed() {
                 .checks
                 .iter()
                 .filter(|c| c.class == Class::NonStrict)
-                .all(|c| c.known_failure && c.rule == "R-SUSPEND")
+                .all(|c| c.known_failure && c.rule == amp_contract::rules::Rule::RSuspend)
         );
     }
 }
@@ -280,7 +281,7 @@ async fn observer_command_reads_stored_reports() {
     let stored: Vec<_> = report
         .checks
         .iter()
-        .filter(|c| c.rule == "D-DEFAULTS")
+        .filter(|c| c.rule == amp_contract::rules::Rule::DDefaults)
         .collect();
     assert!(
         stored.iter().any(|c| c.class == Class::Pass),
@@ -297,21 +298,21 @@ async fn observer_command_reads_stored_reports() {
 /// create is exercised by at least one create that was sent, and its stored values are read.
 #[tokio::test]
 async fn default_write_budget_covers_every_rule_that_needs_a_write() {
-    const NEEDS_A_WRITE: [&str; 14] = [
-        "D-SUCCESS",
-        "D-OPTIONALS",
-        "D-DEFAULTS",
-        "R-BOOL",
-        "R-DUPLICATE",
-        "R-BODY",
-        "R-UTF8",
-        "R-CATEGORY",
-        "R-SERVICE-IP",
-        "R-TEXT",
-        "R-EMPTY",
-        "R-SUSPEND",
-        "D-UNIQUE",
-        "R-IDS",
+    const NEEDS_A_WRITE: [amp_contract::rules::Rule; 14] = [
+        amp_contract::rules::Rule::DSuccess,
+        amp_contract::rules::Rule::DOptionals,
+        amp_contract::rules::Rule::DDefaults,
+        amp_contract::rules::Rule::RBool,
+        amp_contract::rules::Rule::RDuplicate,
+        amp_contract::rules::Rule::RBody,
+        amp_contract::rules::Rule::RUtf8,
+        amp_contract::rules::Rule::RCategory,
+        amp_contract::rules::Rule::RServiceIp,
+        amp_contract::rules::Rule::RText,
+        amp_contract::rules::Rule::REmpty,
+        amp_contract::rules::Rule::RSuspend,
+        amp_contract::rules::Rule::DUnique,
+        amp_contract::rules::Rule::RIds,
     ];
     let server = spawn(Mutant::Different).await;
     let mut config = config_for(&server, SEED);
@@ -325,7 +326,7 @@ async fn default_write_budget_covers_every_rule_that_needs_a_write() {
         .collect();
     assert!(creates.len() <= 25, "{} creates", creates.len());
     for rule in NEEDS_A_WRITE {
-        let exercised = creates.iter().any(|c| c.rules.iter().any(|r| r == rule))
+        let exercised = creates.iter().any(|c| c.rules.contains(&rule))
             || report
                 .checks
                 .iter()
@@ -351,19 +352,22 @@ async fn default_write_budget_covers_every_rule_that_needs_a_write() {
     );
 }
 
-/// A server restarted with its id counter reset is caught on the second run: the baseline
-/// remembers the ids of the first (D-UNIQUE across runs), naming both runs.
+/// D-UNIQUE across runs (CONTRACT.md): the baseline remembers the first run's ids. A server
+/// restarted with a fresh database gives the same ids again, which is what a CI job that
+/// starts the implementation anew looks like: INFO, saying the ids restarted, and the run
+/// passes. A server restarted with its id counter reset but its database kept answers ids
+/// whose earlier reports are still stored (the observer reads them with the first run's
+/// marker): FAIL, naming both runs.
 #[tokio::test]
-async fn d_unique_across_runs_catches_a_reset_id_counter() {
+async fn d_unique_across_runs_needs_evidence_that_the_earlier_report_is_stored() {
     let dir = std::env::temp_dir().join(format!("amp-ids-across-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let run_once = |dir: std::path::PathBuf| async move {
-        let server = spawn(Mutant::Different).await;
+    let run_once = |dir: std::path::PathBuf, store: support::Store| async move {
+        let server = support::spawn_with(Mutant::Different, store).await;
         let mut config = config_for(&server, SEED);
         config.snapshots = Some(amp_conformance::snapshot::Snapshots::new(dir, false, true));
         run(config).await.expect("run")
     };
-    let first = run_once(dir.clone()).await;
     let check = |report: &RunReport| {
         report
             .checks
@@ -372,21 +376,45 @@ async fn d_unique_across_runs_catches_a_reset_id_counter() {
             .cloned()
             .expect("the across-runs check")
     };
+    let kept = support::Store::default();
+    let first = run_once(dir.clone(), kept.clone()).await;
     assert_eq!(check(&first).class, Class::Skipped, "{:?}", check(&first));
     assert!(first.passed, "{:#?}", classes(&first));
-    // The same implementation, restarted: its ids start again at the same number.
-    let second = run_once(dir.clone()).await;
+
+    // A fresh database: the same ids again, no earlier report behind them.
+    let fresh = run_once(dir.clone(), support::Store::default()).await;
+    let across = check(&fresh);
+    assert_eq!(
+        (across.class, across.rule),
+        (Class::Info, amp_contract::rules::Rule::DUnique),
+        "{across:?}"
+    );
+    assert!(across.reason.contains("restarted"), "{}", across.reason);
+    assert!(fresh.passed, "{:#?}", classes(&fresh));
+
+    // The database kept: the observer shows the first run's reports under the new ids.
+    let second = run_once(dir.clone(), kept).await;
     let across = check(&second);
     assert_eq!(
-        (across.class, across.rule.as_str()),
-        (Class::Fail, "D-UNIQUE"),
+        (across.class, across.rule),
+        (Class::Fail, amp_contract::rules::Rule::DUnique),
         "{across:?}"
     );
     assert!(
-        across.reason.contains(&first.run_id) && across.reason.contains(&second.run_id),
-        "both runs named: {}",
+        across.reason.contains(&first.run_id),
+        "the earlier run is named: {}",
         across.reason
     );
     assert!(!second.passed);
+    // The finding's name holds no run id: a known-failures entry matches it every time.
+    let findings = second.findings();
+    let finding = findings
+        .iter()
+        .find(|f| f.checks.iter().any(|c| c == "stateful/ids-across-runs"))
+        .expect("finding");
+    assert_eq!(
+        finding.name,
+        "D-UNIQUE:report-ids-of-stored-earlier-reports-answered-again"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

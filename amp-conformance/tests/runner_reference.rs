@@ -70,7 +70,7 @@ async fn every_check_passes_strict_against_the_reference_server() {
         report
             .checks
             .iter()
-            .filter(|c| c.rule == "D-DEFAULTS" && c.class == Class::Pass)
+            .filter(|c| c.rule == amp_contract::rules::Rule::DDefaults && c.class == Class::Pass)
             .count()
             > 30
     );
@@ -93,7 +93,7 @@ fn every_rule_id_has_a_fixture() {
     let cases = fixture_cases();
     let covered: BTreeSet<&str> = cases
         .iter()
-        .flat_map(|c| c.rules.iter().map(String::as_str))
+        .flat_map(|c| c.rules.iter().map(|r| r.id()))
         .collect();
     // Stateful rules are checked over the whole run, not by one fixture.
     let stateful = ["D-UNIQUE", "R-IDS"];

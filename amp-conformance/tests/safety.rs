@@ -134,7 +134,7 @@ async fn max_writes_caps_the_creates_and_spends_them_on_d_success_first() {
         .collect();
     assert!(
         sent.iter()
-            .any(|c| c.rule == "D-SUCCESS" && c.id == "success/minimal"),
+            .any(|c| c.rule == amp_contract::rules::Rule::DSuccess && c.id == "success/minimal"),
         "D-SUCCESS is sent first: {sent:#?}"
     );
     assert!(creates >= sent.len(), "{creates}");
@@ -780,14 +780,14 @@ async fn a_fronts_own_413_for_a_body_over_1_mib_is_not_a_d_no_5xx_failure() {
     assert!(
         oversize
             .iter()
-            .any(|c| c.class == Class::NonStrict && c.rule == "R-BODY"),
+            .any(|c| c.class == Class::NonStrict && c.rule == amp_contract::rules::Rule::RBody),
         "{oversize:#?}"
     );
     assert!(
         !report
             .checks
             .iter()
-            .any(|c| c.rule == "D-NO-5XX" && c.class == Class::Fail),
+            .any(|c| c.rule == amp_contract::rules::Rule::DNo5xx && c.class == Class::Fail),
         "no D-NO-5XX failure"
     );
     assert!(

@@ -10,6 +10,7 @@
 //! strict as the weakest rule its expectation depends on).
 //!
 //! ```
+//! use amp_contract::rules::Rule;
 //! use amp_contract::documented::{self, Demand, Verdict};
 //! use amp_contract::envelope::{ApiIds, Body, DedicatedIp, Request};
 //! use http::{HeaderMap, Method, header::CONTENT_TYPE};
@@ -25,12 +26,12 @@
 //! // `1` is how PHP sends true: documented, so the page demands success.
 //! assert_eq!(
 //!     ask(b"action=create&service_id=1&category=Spam&allow_unsuspend=1"),
-//!     Verdict::Demands { demand: Demand::Success, rule: "D-OPTIONALS" }
+//!     Verdict::Demands { demand: Demand::Success, rule: Rule::DOptionals }
 //! );
 //! // `on` is valid only by R-BOOL: the page is silent, R-BOOL decides.
 //! assert_eq!(
 //!     ask(b"action=create&service_id=1&category=Spam&allow_unsuspend=on"),
-//!     Verdict::Silent { rules: vec!["R-BOOL"], authenticated: true }
+//!     Verdict::Silent { rules: vec![Rule::RBool], authenticated: true }
 //! );
 //! ```
 
@@ -69,13 +70,13 @@ pub enum Verdict {
         /// The outcome.
         demand: Demand,
         /// The `D-…` rule that demands it.
-        rule: &'static str,
+        rule: Rule,
     },
     /// The page does not decide this request; these reference rules do (at least one, the
     /// first in table order first, each once).
     Silent {
         /// The `R-…` rules that make the request leave the documented layer.
-        rules: Vec<&'static str>,
+        rules: Vec<Rule>,
         /// Whether the request carries exactly one valid `API_ID` header (any name case): then
         /// an `AMP001` answer still breaks D-AUTH, whatever the page leaves open elsewhere.
         authenticated: bool,
@@ -95,7 +96,7 @@ impl Verdict {
         )
     }
 
-    fn silent(rule: &'static str, authenticated: bool) -> Self {
+    fn silent(rule: Rule, authenticated: bool) -> Self {
         Self::Silent {
             rules: vec![rule],
             authenticated,
@@ -143,10 +144,10 @@ fn is_array_key(key: &[u8], name: &[u8]) -> bool {
 
 /// Collects silence rules without repeats, in the order found.
 #[derive(Default)]
-struct Reasons(Vec<&'static str>);
+struct Reasons(Vec<Rule>);
 
 impl Reasons {
-    fn add(&mut self, rule: &'static str) {
+    fn add(&mut self, rule: Rule) {
         if !self.0.contains(&rule) {
             self.0.push(rule);
         }
@@ -223,27 +224,27 @@ pub fn answer_for<A: Action>(
     let hyphen = request.headers.contains_key("api-id");
     match (keys.len(), valid) {
         // Only `API-ID`: PHP behind CGI maps it to the same variable (R-AUTH, recorded).
-        (0, _) if hyphen => return Verdict::silent(Rule::RAuth.id(), false),
+        (0, _) if hyphen => return Verdict::silent(Rule::RAuth, false),
         (_, 0) => {
             return Verdict::Demands {
                 demand: Demand::Error(ErrorCode::Unauthorized),
-                rule: Rule::DAuth.id(),
+                rule: Rule::DAuth,
             };
         }
         // Several headers, one of them valid: the page does not say (R-AUTH).
         (1, 1) => {}
-        _ => return Verdict::silent(Rule::RAuth.id(), false),
+        _ => return Verdict::silent(Rule::RAuth, false),
     }
     let silent = |rule| Verdict::silent(rule, true);
     // The documented channel: a POST with an urlencoded body of at most 1 MiB, no query.
     if request.method != Method::POST || query.is_some_and(|q| !q.is_empty()) {
-        return silent(Rule::RMethod.id());
+        return silent(Rule::RMethod);
     }
     let urlencoded =
         media_type(request.headers).is_some_and(|m| m.eq_ignore_ascii_case(FORM_URLENCODED));
     let body = match request.body {
         Body::Complete(body) if urlencoded => body,
-        _ => return silent(Rule::RBody.id()),
+        _ => return silent(Rule::RBody),
     };
     let pairs = raw_pairs(body);
     let plain = |name: &str| -> Vec<&RawPair> {
@@ -254,13 +255,13 @@ pub fn answer_for<A: Action>(
     // D-ACTION: a missing or unknown action is AMP002.
     let actions = plain(ACTION_PARAM);
     if array(ACTION_PARAM) || actions.len() > 1 {
-        return silent(Rule::RDuplicate.id());
+        return silent(Rule::RDuplicate);
     }
     match actions.first() {
         None => {
             return Verdict::Demands {
                 demand: Demand::Error(ErrorCode::InvalidAction),
-                rule: Rule::DAction.id(),
+                rule: Rule::DAction,
             };
         }
         Some(action) if action.value == A::NAME.as_bytes() => {}
@@ -269,11 +270,11 @@ pub fn answer_for<A: Action>(
             // the action (case, padding) is R-ACTION's to decide.
             let text = String::from_utf8_lossy(&action.value);
             if php_trim(&text).eq_ignore_ascii_case(A::NAME) {
-                return silent(Rule::RAction.id());
+                return silent(Rule::RAction);
             }
             return Verdict::Demands {
                 demand: Demand::Error(ErrorCode::InvalidAction),
-                rule: Rule::DAction.id(),
+                rule: Rule::DAction,
             };
         }
     }
@@ -285,7 +286,7 @@ pub fn answer_for<A: Action>(
     if missing {
         return Verdict::Demands {
             demand: Demand::Error(ErrorCode::MissingParameters),
-            rule: Rule::DRequired.id(),
+            rule: Rule::DRequired,
         };
     }
 
@@ -295,21 +296,21 @@ pub fn answer_for<A: Action>(
     for meta in A::FIELDS {
         let sent = plain(meta.name);
         if array(meta.name) || sent.len() > 1 {
-            reasons.add(Rule::RDuplicate.id());
+            reasons.add(Rule::RDuplicate);
             continue;
         }
         let Some(pair) = sent.first() else { continue };
         optional_sent |= !meta.required();
         let Ok(value) = std::str::from_utf8(&pair.value) else {
-            reasons.add(Rule::RUtf8.id());
+            reasons.add(Rule::RUtf8);
             continue;
         };
         if !pair.clean {
-            reasons.add(Rule::RUtf8.id());
+            reasons.add(Rule::RUtf8);
         } else if php_trim(value).is_empty() {
-            reasons.add(Rule::REmpty.id());
+            reasons.add(Rule::REmpty);
         } else if !documented_value(meta, value, services) {
-            reasons.add(meta.rule);
+            reasons.add(meta.contract_rule.unwrap_or(Rule::DSuccess));
         }
     }
     let known = |key: &[u8]| {
@@ -317,15 +318,15 @@ pub fn answer_for<A: Action>(
     };
     if pairs.iter().any(|p| !known(&p.key)) {
         // D-SUCCESS asks for "nothing else"; unknown parameters are R-DUPLICATE's.
-        reasons.add(Rule::RDuplicate.id());
+        reasons.add(Rule::RDuplicate);
     }
     if reasons.0.is_empty() {
         Verdict::Demands {
             demand: Demand::Success,
             rule: if optional_sent {
-                Rule::DOptionals.id()
+                Rule::DOptionals
             } else {
-                Rule::DSuccess.id()
+                Rule::DSuccess
             },
         }
     } else {
@@ -386,16 +387,16 @@ mod tests {
         ask(Method::POST, &[("API_ID", "k"), FORM], None, body)
     }
 
-    fn silent(rules: &[&'static str]) -> Verdict {
+    fn silent(rules: &[&str]) -> Verdict {
         Verdict::Silent {
-            rules: rules.to_vec(),
+            rules: rules.iter().map(|r| r.parse().unwrap()).collect(),
             authenticated: rules != ["R-AUTH"],
         }
     }
 
     const AMP001: Verdict = Verdict::Demands {
         demand: Demand::Error(ErrorCode::Unauthorized),
-        rule: "D-AUTH",
+        rule: Rule::DAuth,
     };
 
     #[test]
@@ -437,7 +438,7 @@ mod tests {
     fn d_action_and_d_required_even_with_reference_only_values() {
         let amp002 = Verdict::Demands {
             demand: Demand::Error(ErrorCode::InvalidAction),
-            rule: "D-ACTION",
+            rule: Rule::DAction,
         };
         assert_eq!(post(b"service_id=1&category=%zz"), amp002);
         assert_eq!(post(b"action=delete"), amp002);
@@ -447,7 +448,7 @@ mod tests {
             post(b"action=create&category=Spam&allow_unsuspend=on"),
             Verdict::Demands {
                 demand: Demand::Error(ErrorCode::MissingParameters),
-                rule: "D-REQUIRED",
+                rule: Rule::DRequired,
             }
         );
         assert_eq!(
@@ -464,22 +465,22 @@ mod tests {
         };
         assert_eq!(
             post(b"action=create&service_id=2&category=0"),
-            ok("D-SUCCESS")
+            ok(Rule::DSuccess)
         );
         let long = format!(
             "action=create&service_id=1&category=Spam&admin_notes={}",
             "%C3%A9".repeat(255)
         );
-        assert_eq!(post(long.as_bytes()), ok("D-OPTIONALS"));
+        assert_eq!(post(long.as_bytes()), ok(Rule::DOptionals));
         for value in ["1", "0", "true", "false"] {
             let body = format!("action=create&service_id=1&category=x&allow_unsuspend={value}");
-            assert_eq!(post(body.as_bytes()), ok("D-OPTIONALS"), "{value}");
+            assert_eq!(post(body.as_bytes()), ok(Rule::DOptionals), "{value}");
         }
         assert_eq!(
             post(
                 b"action=create&service_id=1&category=x&service_ip=2001:DB8::1&additional_info=+a+"
             ),
-            ok("D-OPTIONALS")
+            ok(Rule::DOptionals)
         );
     }
 

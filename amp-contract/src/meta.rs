@@ -103,6 +103,9 @@ pub struct FieldMeta {
     /// The rule that governs this field's values (an id of [`crate::rules::Rule`], or of
     /// another API's catalogue).
     pub rule: &'static str,
+    /// The same rule, typed, when it is one of CONTRACT.md's catalogue (`None` for another
+    /// API's rule ids): what judges and reports use.
+    pub contract_rule: Option<crate::rules::Rule>,
     /// Every rule this field enforces.
     pub rules: &'static [&'static str],
 }

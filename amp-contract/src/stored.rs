@@ -18,7 +18,7 @@
 //! assert_eq!(diffs.len(), 1);
 //! assert_eq!(diffs[0].to_string(), r#"category " Spam ", expected "Spam""#);
 //! assert!(!diffs[0].documented); // equal by D-DEFAULTS: NON-STRICT under R-CATEGORY
-//! assert_eq!(diffs[0].rule, "R-CATEGORY");
+//! assert_eq!(diffs[0].rule, amp_contract::rules::Rule::RCategory);
 //! ```
 
 use std::fmt;
@@ -238,8 +238,8 @@ pub struct FieldDiff {
     /// addresses as addresses, booleans as truth values): then it breaks a documented rule.
     pub documented: bool,
     /// The rule whose exact form it misses: the field's governing rule (R-CATEGORY trimmed,
-    /// R-TEXT exact, R-SERVICE-IP canonical, ...).
-    pub rule: &'static str,
+    /// R-TEXT exact, R-SERVICE-IP canonical, ...); D-DEFAULTS for a field of another API.
+    pub rule: crate::rules::Rule,
 }
 
 /// `category " Spam ", expected "Spam"`: what was read back, then what was expected.
@@ -269,7 +269,7 @@ pub fn compare(expected: &StoredRecord, got: &StoredRecord) -> Vec<FieldDiff> {
                 expected: want.cloned(),
                 got: have.cloned(),
                 documented: !same,
-                rule: field.rule,
+                rule: field.contract_rule.unwrap_or(crate::rules::Rule::DDefaults),
             })
         })
         .collect()

@@ -55,6 +55,7 @@ fn unconstrained(kind: Kind, type_max: Option<u64>) -> FieldMeta {
         lookup: false,
         visibility: Visibility::Customer,
         rule: "",
+        contract_rule: None,
         rules: &[],
     }
 }

@@ -108,7 +108,7 @@ fn differences_in_table_order_with_their_rules_and_layers() {
     let diffs = compare(&expected.record(), &got.record());
     let seen: Vec<(&str, bool, &str, String)> = diffs
         .iter()
-        .map(|d| (d.field.name, d.documented, d.rule, d.to_string()))
+        .map(|d| (d.field.name, d.documented, d.rule.id(), d.to_string()))
         .collect();
     assert_eq!(
         seen,

@@ -133,6 +133,17 @@ fn meta(field: &Field) -> TokenStream {
     };
     let rules: Vec<TokenStream> = field.rules.iter().map(rule_tokens).collect();
     let rule = rules.first().cloned().unwrap_or_else(|| quote!(""));
+    let contract_rule = match field
+        .rules
+        .first()
+        .and_then(|lit| Rule::from_id(&lit.value()))
+    {
+        Some(rule) => {
+            let variant = syn::Ident::new(rule.variant_name(), proc_macro2::Span::call_site());
+            quote!(::core::option::Option::Some(::amp_contract::rules::Rule::#variant))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         ::amp_contract::field::FieldMeta {
             index: #index,
@@ -152,6 +163,7 @@ fn meta(field: &Field) -> TokenStream {
             lookup: #lookup,
             visibility: #visibility,
             rule: #rule,
+            contract_rule: #contract_rule,
             rules: &[#(#rules),*],
         }
     }

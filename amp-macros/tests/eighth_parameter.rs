@@ -165,7 +165,7 @@ fn comparison_covers_the_eighth_parameter() {
     let diffs = compare(&expected.record(), &got.record());
     assert_eq!(diffs.len(), 1);
     assert_eq!(diffs[0].field.name, "priority");
-    assert_eq!(diffs[0].rule, "D-OPTIONALS");
+    assert_eq!(diffs[0].rule, amp_contract::rules::Rule::DOptionals);
     assert!(diffs[0].documented);
     assert_eq!(diffs[0].to_string(), "priority 5, expected 4");
 

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Auth, BodySpec, Case, Encoding, Expectation, Origin, RequestSpec};
-use crate::rules;
+use crate::rules::Rule;
 
 /// A fixture file that cannot be used, with the place to fix.
 #[derive(Debug, thiserror::Error)]
@@ -257,9 +257,14 @@ pub fn parse(text: &str, origin: &str, stem: &str) -> Result<Vec<Case>, FixtureE
         if raw.rules.is_empty() {
             return Err(fail("name at least one rule id in `rules`".to_owned()));
         }
-        if let Some(unknown) = raw.rules.iter().find(|r| !rules::is_known(r)) {
-            return Err(fail(format!("`{unknown}` is not a rule id of CONTRACT.md")));
-        }
+        let rules = raw
+            .rules
+            .iter()
+            .map(|r| {
+                r.parse::<Rule>()
+                    .map_err(|_| fail(format!("`{r}` is not a rule id of CONTRACT.md")))
+            })
+            .collect::<Result<Vec<Rule>, _>>()?;
         let auth: Auth = raw
             .auth
             .as_deref()
@@ -333,7 +338,7 @@ pub fn parse(text: &str, origin: &str, stem: &str) -> Result<Vec<Case>, FixtureE
         };
         cases.push(Case {
             id: format!("{stem}/{}", raw.id),
-            rules: raw.rules,
+            rules,
             title: raw.title,
             request: RequestSpec {
                 method: raw.method.unwrap_or_else(|| "POST".to_owned()),

@@ -521,8 +521,8 @@ fn encode(
 pub struct Case {
     /// Stable id, e.g. `fixture/r-suspend/page-example-value`.
     pub id: String,
-    /// Rule ids, the governing one first.
-    pub rules: Vec<String>,
+    /// Rules, the governing one first.
+    pub rules: Vec<Rule>,
     /// One line saying what it checks.
     pub title: String,
     /// The request.
@@ -536,11 +536,9 @@ pub struct Case {
 }
 
 impl Case {
-    /// The governing rule id.
-    pub fn rule(&self) -> &str {
-        self.rules
-            .first()
-            .map_or(Rule::DErrorShape.id(), String::as_str)
+    /// The governing rule.
+    pub fn rule(&self) -> Rule {
+        self.rules.first().copied().unwrap_or(Rule::DErrorShape)
     }
 
     /// Whether the case is meant to create a report.

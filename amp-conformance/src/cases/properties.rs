@@ -89,10 +89,7 @@ fn pairs_of(form: &amp_contract::form::FormPairs<'_>) -> Vec<(Vec<u8>, Vec<u8>)>
 fn valid_case(request: ValidRequest<CreateAbuseReport>) -> Case {
     Case {
         id: String::new(),
-        rules: vec![
-            Rule::DSuccess.id().to_owned(),
-            Rule::DOptionals.id().to_owned(),
-        ],
+        rules: vec![Rule::DSuccess, Rule::DOptionals],
         title: "a generated valid create succeeds".to_owned(),
         request: RequestSpec::form(pairs_of(&request.form)),
         expect: Expectation::Success,
@@ -109,7 +106,7 @@ fn invalid_case(request: InvalidRequest) -> Case {
             .expected
             .rules
             .iter()
-            .map(|r| (*r).to_owned())
+            .filter_map(|r| Rule::from_id(r))
             .collect(),
         title: format!("generated invalid create ({})", request.summary),
         request: RequestSpec::form(pairs_of(&request.form)),
@@ -200,14 +197,14 @@ impl Mutation {
         }
     }
 
-    fn rule(self) -> &'static str {
+    fn rule(self) -> Rule {
         match self {
-            Self::DuplicateKey | Self::EmptyKey => Rule::RDuplicate.id(),
-            Self::MissingKey => Rule::DRequired.id(),
-            Self::Percent20 | Self::BadEscape | Self::InvalidUtf8 => Rule::RUtf8.id(),
-            Self::Oversize | Self::OtherContentType | Self::Multipart => Rule::RBody.id(),
-            Self::HeaderCase => Rule::DAuth.id(),
-            Self::QueryString | Self::OtherMethod => Rule::RMethod.id(),
+            Self::DuplicateKey | Self::EmptyKey => Rule::RDuplicate,
+            Self::MissingKey => Rule::DRequired,
+            Self::Percent20 | Self::BadEscape | Self::InvalidUtf8 => Rule::RUtf8,
+            Self::Oversize | Self::OtherContentType | Self::Multipart => Rule::RBody,
+            Self::HeaderCase => Rule::DAuth,
+            Self::QueryString | Self::OtherMethod => Rule::RMethod,
         }
     }
 
@@ -307,7 +304,7 @@ impl Mutation {
         }
         Case {
             id: String::new(),
-            rules: vec![self.rule().to_owned()],
+            rules: vec![self.rule()],
             title: format!("wire mutation `{}` of a valid create", self.name()),
             request: spec,
             expect: Expectation::Success,

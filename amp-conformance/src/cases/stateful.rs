@@ -2,21 +2,22 @@
 //! the run made (with sequential probes only where the run offers no ordered pair), and
 //! D-DEFAULTS through the observer, judged at both layers.
 
-use amp_contract::rules::Rule;
 use std::collections::HashSet;
 use std::time::Instant;
+
+use amp_contract::rules::Rule;
 
 use amp_contract::{ResolvedCreate, documented};
 use futures_util::StreamExt;
 
 use super::{Case, Expectation, Origin, RequestSpec};
-use crate::config::RunConfig;
+use crate::config::{MARKER, Observing};
 use crate::judge::stored::{compare_stored, stored_class};
-use crate::judge::{self, Class, Profile};
+use crate::judge::{self, Class, Deviation, Profile};
 use crate::observer::read_record;
 use crate::plan::{self, PlanContext, Planned};
 use crate::report::CheckResult;
-use crate::report::checks::{finish, stateful_result};
+use crate::report::checks::{Stateful, finish};
 use crate::send::Sent;
 use crate::target::Target;
 
@@ -34,25 +35,25 @@ pub const D_DEFAULTS: &str = "stateful/d-defaults";
 pub const ACROSS_RUNS: &str = "stateful/ids-across-runs";
 
 /// The checks this source adds to a run, as `list` shows them: id, rule, title.
-pub const CHECKS: [(&str, &str, &str); 4] = [
+pub const CHECKS: [(&str, Rule, &str); 4] = [
     (
         ACROSS_RUNS,
-        Rule::DUnique.id(),
+        Rule::DUnique,
         "report ids are never reused across runs (the baseline remembers them)",
     ),
     (
         R_IDS,
-        Rule::RIds.id(),
+        Rule::RIds,
         "report ids increase strictly (creates answered before another was sent)",
     ),
     (
         D_UNIQUE,
-        Rule::DUnique.id(),
+        Rule::DUnique,
         "no two successful creates share a report_id",
     ),
     (
         "<case>#stored",
-        Rule::DDefaults.id(),
+        Rule::DDefaults,
         "each create's stored report, through an observer, at both layers",
     ),
 ];
@@ -96,8 +97,8 @@ impl From<&Created> for IdSeen {
 
 /// R-IDS over creates sent concurrently: wherever one create was answered before another was
 /// sent, the later one's id must be larger. Returns the number of such ordered pairs the run
-/// offers, and the first violations (later create, its id, earlier create, its id).
-fn ids_in_order(created: &[IdSeen]) -> (usize, Vec<String>) {
+/// offers, and the first violations (earlier create, its id, later create, its id).
+fn ids_in_order(created: &[IdSeen]) -> (usize, Vec<(String, u64, String, u64)>) {
     let mut by_answer: Vec<&IdSeen> = created.iter().collect();
     by_answer.sort_by_key(|c| c.sent.answered);
     let mut by_send: Vec<&IdSeen> = created.iter().collect();
@@ -117,9 +118,11 @@ fn ids_in_order(created: &[IdSeen]) -> (usize, Vec<String>) {
         pairs += seen;
         if let Some(earlier) = highest.filter(|e| e.id >= later.id) {
             if violations.len() < 3 {
-                violations.push(format!(
-                    "{} got {} after {} had got {}",
-                    later.check, later.id, earlier.check, earlier.id
+                violations.push((
+                    earlier.check.clone(),
+                    earlier.id,
+                    later.check.clone(),
+                    later.id,
                 ));
             }
         }
@@ -127,92 +130,130 @@ fn ids_in_order(created: &[IdSeen]) -> (usize, Vec<String>) {
     (pairs, violations)
 }
 
+/// The class of a deviation the page allows under `profile`.
+fn deviation_class(profile: Profile) -> Class {
+    match profile {
+        Profile::Reference => Class::NonStrict,
+        Profile::Documented => Class::Info,
+    }
+}
+
 /// D-UNIQUE and R-IDS across every create of the run (with sequential probes where the run gave
 /// no ordered pair), and, without an observer, the SKIPPED D-DEFAULTS check.
 pub(crate) async fn stateful(
-    config: &RunConfig,
+    config: Observing<'_>,
     cx: &PlanContext,
     target: &Target,
     mut created: Vec<IdSeen>,
     probes: usize,
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    // R-IDS: ids of creates answered before another was sent must increase. Sequential probes
-    // are sent only when the run's own creates give no such pair, budget permitting.
-    // The probe names a service of the run: the parameter that is looked up (service_id).
+    let probe = ids_probe();
+    // Sequential probes are sent only when the run's own creates give no ordered pair, budget
+    // permitting.
+    let mut probe_problem = None;
+    if ids_in_order(&created).0 == 0 && probes >= 2 {
+        probe_problem = send_probes(&probe, config, cx, target, probes, &mut created).await;
+    }
+    out.push(match probe_problem {
+        Some(problem) if problem.class != Class::Pass => problem,
+        _ => r_ids(&created, &probe.title, config.profile),
+    });
+    out.push(d_unique(&created));
+    if config.observer.is_none() {
+        out.push(
+            Stateful {
+                id: D_DEFAULTS,
+                rule: Rule::DDefaults,
+                title: "stored values and defaults, read back through an observer",
+                expected: "stored values as sent, defaults applied",
+            }
+            .skipped(
+                "no observer".to_owned(),
+                "needs an observer: pass --observe-url TEMPLATE or --observe-cmd CMD".to_owned(),
+            ),
+        );
+    }
+    out
+}
+
+/// The R-IDS probe: a plain create naming a service of the run (the parameter that is looked
+/// up, `service_id`).
+fn ids_probe() -> Case {
     let lookup_field = <amp_contract::CreateAbuseReport as amp_contract::Action>::FIELDS
         .iter()
         .find(|f| f.lookup)
         .map(|f| f.name.as_bytes());
-    let probe = Case {
+    let form = amp_contract::Action::to_form(&amp_contract::CreateAbuseReport::new(
+        1,
+        "amp-conformance R-IDS probe",
+    ));
+    let pairs = form
+        .iter()
+        .map(|(k, v)| {
+            let value = if v == b"1" && Some(k) == lookup_field {
+                b"{service}".to_vec()
+            } else {
+                v.to_vec()
+            };
+            (k.to_vec(), value)
+        })
+        .collect();
+    Case {
         id: R_IDS.to_owned(),
-        rules: vec![Rule::RIds.id().to_owned(), Rule::DUnique.id().to_owned()],
+        rules: vec![Rule::RIds, Rule::DUnique],
         title: "report ids increase strictly (creates answered before another was sent)".to_owned(),
-        request: RequestSpec::form(
-            amp_contract::Action::to_form(&amp_contract::CreateAbuseReport::new(
-                1,
-                "amp-conformance R-IDS probe",
-            ))
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_vec(),
-                    if v == b"1" && Some(k) == lookup_field {
-                        b"{service}".to_vec()
-                    } else {
-                        v.to_vec()
-                    },
-                )
-            })
-            .collect(),
-        ),
+        request: RequestSpec::form(pairs),
         expect: Expectation::Success,
         origin: Origin::Stateful,
         admin_notes_under_test: false,
+    }
+}
+
+/// Sends `probes` sequential creates, adding their ids to `created`; a probe that got no id is
+/// itself a finding, judged like any create, and returned.
+async fn send_probes(
+    probe: &Case,
+    config: Observing<'_>,
+    cx: &PlanContext,
+    target: &Target,
+    probes: usize,
+    created: &mut Vec<IdSeen>,
+) -> Option<CheckResult> {
+    let Planned::Send(ready) = plan::plan(probe.clone(), cx, target.key().expose(), 0) else {
+        return None;
     };
-    let mut probe_problem = None;
-    if ids_in_order(&created).0 == 0 && probes >= 2 {
-        if let Planned::Send(ready) = plan::plan(probe.clone(), cx, target.key().expose(), 0) {
-            for _ in 0..probes {
-                let at = Instant::now();
-                let answer = target.send(&ready.wire).await;
-                let sent = Sent {
-                    at,
-                    answered: Instant::now(),
-                };
-                let verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
-                match verdict.report_id {
-                    Some(id) if verdict.class != Class::Fail => created.push(IdSeen {
-                        check: probe.id.clone(),
-                        id,
-                        sent,
-                    }),
-                    // A probe that got no id is itself a finding, judged like any create.
-                    _ => {
-                        probe_problem =
-                            Some(finish(&ready, &verdict, target, answer.as_ref().ok()));
-                        break;
-                    }
-                }
-            }
+    for _ in 0..probes {
+        let at = Instant::now();
+        let answer = target.send(&ready.wire).await;
+        let sent = Sent {
+            at,
+            answered: Instant::now(),
+        };
+        let verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
+        match verdict.report_id() {
+            Some(id) if verdict.class != Class::Fail => created.push(IdSeen {
+                check: probe.id.clone(),
+                id,
+                sent,
+            }),
+            _ => return Some(finish(&ready, &verdict, target, answer.as_ref().ok(), None)),
         }
     }
-    let (pairs, violations) = ids_in_order(&created);
-    let ids_result = |class, actual: String, reason: String| {
-        stateful_result(
-            R_IDS,
-            Rule::RIds.id(),
-            &probe.title,
-            class,
-            "strictly increasing ids",
-            actual,
-            reason,
-        )
+    None
+}
+
+fn r_ids(created: &[IdSeen], title: &str, profile: Profile) -> CheckResult {
+    let (pairs, violations) = ids_in_order(created);
+    let check = Stateful {
+        id: R_IDS,
+        rule: Rule::RIds,
+        title,
+        expected: "strictly increasing ids",
     };
-    out.push(match probe_problem {
-        Some(problem) if problem.class != Class::Pass => problem,
-        _ if pairs == 0 => ids_result(
-            Class::Skipped,
+    let actual = format!("{} creates, {pairs} ordered pairs", created.len());
+    if pairs == 0 {
+        return check.skipped(
             format!(
                 "{} creates, none answered before another was sent",
                 created.len()
@@ -220,187 +261,149 @@ pub(crate) async fn stateful(
             "needs two creates in sequence (--allow-writes, --service, and --max-writes of at \
              least 2)"
                 .to_owned(),
-        ),
-        _ if violations.is_empty() => ids_result(
-            Class::Pass,
-            format!("{} creates, {pairs} ordered pairs", created.len()),
-            String::new(),
-        ),
-        _ => ids_result(
-            match config.profile {
-                Profile::Reference => Class::NonStrict,
-                Profile::Documented => Class::Info,
-            },
-            format!("{} creates, {pairs} ordered pairs", created.len()),
-            format!("ids did not increase strictly: {}", violations.join("; ")),
-        ),
-    });
-    // D-UNIQUE over every create of the run.
-    let title = "no two successful creates share a report_id";
+        );
+    }
+    if violations.is_empty() {
+        return check.result(Class::Pass, actual, None);
+    }
+    let deviation = Deviation::IdsNotIncreasing { pairs: violations };
+    check.result(deviation_class(profile), actual, Some(deviation))
+}
+
+fn d_unique(created: &[IdSeen]) -> CheckResult {
+    let check = Stateful {
+        id: D_UNIQUE,
+        rule: Rule::DUnique,
+        title: "no two successful creates share a report_id",
+        expected: "unique ids",
+    };
     if created.len() < 2 {
-        out.push(stateful_result(
-            D_UNIQUE,
-            Rule::DUnique.id(),
-            title,
-            Class::Skipped,
-            "unique ids",
+        return check.skipped(
             "fewer than two creates".to_owned(),
             "needs at least two successful creates (--allow-writes and --service)".to_owned(),
-        ));
-    } else {
-        let mut seen = HashSet::new();
-        let repeated: Vec<String> = created
-            .iter()
-            .filter(|c| !seen.insert(c.id))
-            .map(|c| format!("{} (again by {})", c.id, c.check))
-            .collect();
-        let (class, reason) = if repeated.is_empty() {
-            (Class::Pass, String::new())
-        } else {
-            (
-                Class::Fail,
-                format!("repeated report ids: {}", repeated.join(", ")),
-            )
-        };
-        out.push(stateful_result(
-            D_UNIQUE,
-            Rule::DUnique.id(),
-            title,
-            class,
-            "unique ids",
-            format!("{} creates", created.len()),
-            reason,
-        ));
+        );
     }
-    if config.observer.is_none() {
-        out.push(stateful_result(
-            D_DEFAULTS,
-            Rule::DDefaults.id(),
-            "stored values and defaults, read back through an observer",
-            Class::Skipped,
-            "stored values as sent, defaults applied",
-            "no observer".to_owned(),
-            "needs an observer: pass --observe-url TEMPLATE or --observe-cmd CMD".to_owned(),
-        ));
+    let mut seen = HashSet::new();
+    let repeated: Vec<(u64, String)> = created
+        .iter()
+        .filter(|c| !seen.insert(c.id))
+        .map(|c| (c.id, c.check.clone()))
+        .collect();
+    let actual = format!("{} creates", created.len());
+    if repeated.is_empty() {
+        return check.result(Class::Pass, actual, None);
     }
-    out
+    check.result(
+        Class::Fail,
+        actual,
+        Some(Deviation::IdsRepeated { ids: repeated }),
+    )
 }
 
 /// D-DEFAULTS through the observer, at both layers, for a batch of creates (nothing without an
 /// observer: [`stateful`] says so once).
 pub(crate) async fn stored_checks(
-    config: &RunConfig,
+    config: Observing<'_>,
     target: &Target,
     created: &[Created],
 ) -> Vec<CheckResult> {
-    let mut out = Vec::new();
-    let observed: Vec<&Created> = created.iter().filter(|c| c.stored.is_some()).collect();
-    match &config.observer {
-        None => {}
-        Some(observer) => {
-            // Reports are read back as many at a time as the run sends requests.
-            let reads =
-                futures_util::stream::iter(observed.into_iter().map(|created| async move {
-                    let record = read_record(observer, created.id, target, config.timeout).await;
-                    (created, record)
-                }))
-                .buffered(config.concurrency.max(1))
-                .collect::<Vec<_>>()
-                .await;
-            for (created, record) in reads {
-                let Some(expected) = &created.stored else {
-                    continue;
-                };
-                let id = created.id;
-                let (class, rule, actual, reason) = match record {
-                    Err(e) => (Class::Error, Rule::DDefaults.id(), e.clone(), e),
-                    Ok(record) => {
-                        let diffs = compare_stored(expected, &record);
-                        let (class, rule) =
-                            stored_class(&diffs, &created.documented, config.profile);
-                        if diffs.is_empty() {
-                            (
-                                class,
-                                rule,
-                                format!("report {id} as expected"),
-                                String::new(),
-                            )
-                        } else {
-                            let what: Vec<String> = diffs.iter().map(ToString::to_string).collect();
-                            let reason = match class {
-                                Class::Fail => {
-                                    "stored values differ beyond surrounding whitespace \
-                                                and address spelling (D-DEFAULTS)"
-                                        .to_owned()
-                                }
-                                _ => format!(
-                                    "stored values equal by D-DEFAULTS, not in {rule}'s exact form"
-                                ),
-                            };
-                            (
-                                class,
-                                rule,
-                                format!("report {id}: {}", what.join("; ")),
-                                reason,
-                            )
-                        }
-                    }
-                };
-                let mut result = stateful_result(
-                    &format!("{}#stored", created.check),
-                    rule,
-                    "the stored report holds what was sent and the defaults",
-                    class,
-                    "stored values as sent, defaults applied",
-                    actual,
-                    reason,
-                );
-                result.rules = vec![Rule::DDefaults.id().to_owned(), rule.to_owned()];
-                result.rules.dedup();
-                out.push(result);
-            }
-        }
-    }
-    out
+    let Some(observer) = config.observer else {
+        return Vec::new();
+    };
+    // Reports are read back as many at a time as the run sends requests.
+    let observed = created.iter().filter(|c| c.stored.is_some());
+    futures_util::stream::iter(observed.map(|created| async move {
+        let record = read_record(observer, created.id, target, config.timeout).await;
+        stored_check(created, record, config.profile)
+    }))
+    .buffered(config.concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
-/// D-UNIQUE across runs: the ids this run got against the ids the baseline directory `dir`
-/// remembers of the same target; then this run's ids are remembered (when `write`).
-pub(crate) fn across_runs(
+/// One create's stored values against what the reference layer stores for its request.
+fn stored_check(
+    created: &Created,
+    record: Result<amp_contract::ReportRecord, String>,
+    profile: Profile,
+) -> Option<CheckResult> {
+    let expected = created.stored.as_ref()?;
+    let id = format!("{}#stored", created.check);
+    let check = |rule| Stateful {
+        id: &id,
+        rule,
+        title: "the stored report holds what was sent and the defaults",
+        expected: "stored values as sent, defaults applied",
+    };
+    let report_id = created.id;
+    let mut result = match record {
+        Err(error) => check(Rule::DDefaults).result(
+            Class::Error,
+            error.clone(),
+            Some(Deviation::Unobservable { error }),
+        ),
+        Ok(record) => {
+            let diffs = compare_stored(expected, &record);
+            let (class, rule) = stored_class(&diffs, &created.documented, profile);
+            if diffs.is_empty() {
+                check(rule).result(class, format!("report {report_id} as expected"), None)
+            } else {
+                let actual = crate::report::render::stored(report_id, &diffs);
+                check(rule).result(class, actual, Some(Deviation::Stored { report_id, diffs }))
+            }
+        }
+    };
+    result.rules = vec![Rule::DDefaults, result.rule];
+    result.rules.dedup();
+    Some(result)
+}
+
+/// The run id in a stored `admin_notes` purge marker, if it carries one.
+fn marked_run(notes: &str) -> Option<&str> {
+    let at = notes.find(MARKER)? + MARKER.len();
+    let rest = &notes[at..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|run| !run.is_empty())
+}
+
+/// D-UNIQUE across runs, through the baseline directory's memory of ids (CONTRACT.md
+/// D-UNIQUE): an id an earlier run got, answered again, is a `FAIL` only where the observer
+/// shows the earlier report still stored under it (its `admin_notes` carry another run's
+/// marker); without that evidence the ids restarted (a fresh database), which is `INFO`. This
+/// run's ids are then remembered (when `write`).
+pub(crate) async fn across_runs(
     dir: &std::path::Path,
     ids: &[IdSeen],
     run_id: &str,
     write: bool,
+    observe: Option<(&crate::observer::Observer, &Target, std::time::Duration)>,
 ) -> CheckResult {
     use crate::memory::IdMemory;
-    let title = "report ids are never reused across runs (the baseline remembers them)";
-    let result = |class, rule: &str, actual: String, reason: String| {
-        stateful_result(
-            ACROSS_RUNS,
-            rule,
-            title,
-            class,
-            "ids never seen before",
-            actual,
-            reason,
-        )
+    let check = Stateful {
+        id: ACROSS_RUNS,
+        rule: Rule::DUnique,
+        title: "report ids are never reused across runs (the baseline remembers them)",
+        expected: "ids never seen before, or seen before with no earlier report still stored",
     };
     let mut memory = match IdMemory::load(dir) {
         Ok(memory) => memory,
-        Err(e) => return result(Class::Skipped, Rule::DUnique.id(), e.clone(), e),
+        Err(e) => return check.skipped(e.clone(), e),
     };
     let earlier = memory.clone();
     if write {
         memory.add(ids.iter().map(|c| c.id), run_id);
         if let Err(e) = memory.save(dir) {
             let why = format!("cannot remember the ids in {}: {e}", dir.display());
-            return result(Class::Skipped, Rule::DUnique.id(), why.clone(), why);
+            return check.skipped(why.clone(), why);
         }
     }
     if earlier.ranges.is_empty() {
-        return result(
-            Class::Skipped,
-            Rule::DUnique.id(),
+        return check.skipped(
             format!("{} ids", ids.len()),
             format!(
                 "no earlier run is remembered in {}: this run's ids are{} kept for the next",
@@ -409,30 +412,43 @@ pub(crate) fn across_runs(
             ),
         );
     }
-    let reused: Vec<String> = ids
-        .iter()
-        .filter(|c| earlier.contains(c.id))
-        .take(5)
-        .map(|c| format!("{} (by {})", c.id, c.check))
-        .collect();
+    let again: Vec<&IdSeen> = ids.iter().filter(|c| earlier.contains(c.id)).collect();
     let actual = format!(
-        "{} ids; the highest seen before is {} (run {})",
+        "{} ids, {} seen by earlier runs; the highest seen before is {} (run {})",
         ids.len(),
+        again.len(),
         earlier.highest,
         earlier.highest_run
     );
-    if reused.is_empty() {
-        return result(Class::Pass, Rule::DUnique.id(), actual, String::new());
+    if again.is_empty() {
+        return check.result(Class::Pass, actual, None);
     }
-    result(
-        Class::Fail,
-        Rule::DUnique.id(),
-        actual,
-        format!(
-            "run {run_id} got report ids that earlier runs had already got (runs {}): {}; a \
-             server restarted with its id counter reset, or reusing deleted reports' ids",
-            earlier.runs.join(", "),
-            reused.join(", ")
-        ),
-    )
+    // The evidence: the report stored under each repeated id, read back.
+    let mut reused = Vec::new();
+    if let Some((observer, target, timeout)) = observe {
+        for seen in again.iter().take(20) {
+            let Ok(record) = read_record(observer, seen.id, target, timeout).await else {
+                continue;
+            };
+            if let Some(run) = marked_run(&record.values.admin_notes).filter(|r| *r != run_id) {
+                reused.push((seen.id, seen.check.clone(), run.to_owned()));
+            }
+        }
+    }
+    if !reused.is_empty() {
+        return check.result(
+            Class::Fail,
+            actual,
+            Some(Deviation::IdsReused { ids: reused }),
+        );
+    }
+    let restarted = Deviation::IdsRestarted {
+        ids: again
+            .iter()
+            .take(5)
+            .map(|c| (c.id, c.check.clone()))
+            .collect(),
+        runs: earlier.runs.clone(),
+    };
+    check.result(Class::Info, actual, Some(restarted))
 }

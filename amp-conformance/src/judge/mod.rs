@@ -1,12 +1,13 @@
 //! The judge: an expectation against an answer gives one outcome class of CONTRACT.md §4,
-//! the rule it concerns and a reason that says expected against actual.
+//! the rule it is filed under and, typed, how the answer departs from the contract
+//! ([`Verdict`]); the report puts it into words.
 
 pub mod stored;
 
-use amp_contract::rules::Rule;
 use std::fmt;
 
 use amp_contract::documented::{Demand, Verdict as Documented};
+use amp_contract::rules::Rule;
 use amp_contract::{Action, ErrorCode};
 use serde::Serialize;
 
@@ -55,123 +56,92 @@ pub enum Profile {
     Reference,
 }
 
-/// The judge's finding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    /// Class.
-    pub class: Class,
-    /// The rule it concerns.
-    pub rule: String,
-    /// Why, when not a plain pass.
-    pub reason: String,
-    /// What came back, in one line.
-    pub actual: String,
-    /// The `report_id` of a success answer.
-    pub report_id: Option<u64>,
-    /// The outcome was right and only the HTTP status or media type deviates (R-STATUS,
-    /// R-BODY's 413): a matter of the transport, not of the request's values.
-    pub status_only: bool,
-}
+mod verdict;
 
-/// A parsed AMP answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// Success with this id.
-    Success(u64),
-    /// Error with code and description.
-    Error(ErrorCode, String),
-}
+pub use verdict::{
+    AmpAnswer, Body, BodyKind, Deviation, Due, JsonKind, NotAmp, Outcome, Seen, Verdict,
+};
 
-/// Reads an answer body as the contract's JSON, or says which documented rule it breaks.
-pub fn parse_answer(body: &[u8]) -> Result<Answer, (&'static str, String)> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| (Rule::DNo5xx.id(), not_json(body)))?;
+/// Reads an answer body as the contract's JSON, or says what it is instead (with the
+/// documented rule that kind of body breaks: [`BodyKind::rule`]).
+pub fn parse_answer(body: &[u8]) -> Result<AmpAnswer, NotAmp> {
+    let not_amp = |kind, excerpt: String| NotAmp { kind, excerpt };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| not_json(body))?;
     let Some(object) = value.as_object() else {
-        return Err((
-            Rule::DErrorShape.id(),
-            format!("JSON {} instead of an object", kind_of(&value)),
-        ));
+        return Err(not_amp(BodyKind::NotObject(kind_of(&value)), String::new()));
     };
     match object.get("status").and_then(|s| s.as_str()) {
         Some("success") => match object.get("report_id") {
             Some(id) => match id.as_u64() {
-                Some(n) if n >= 1 => Ok(Answer::Success(n)),
-                _ => Err((
-                    Rule::DSuccess.id(),
-                    format!("report_id {id} is not a JSON integer >= 1"),
-                )),
+                Some(n) if n >= 1 => Ok(AmpAnswer::Success(n)),
+                _ => Err(not_amp(BodyKind::BadReportId, id.to_string())),
             },
-            None => Err((Rule::DSuccess.id(), "success without report_id".to_owned())),
+            None => Err(not_amp(BodyKind::NoReportId, String::new())),
         },
         Some("error") => {
             let code = object.get("error_code").and_then(|c| c.as_str());
             let description = object.get("error_description").and_then(|d| d.as_str());
             match (code.map(str::parse::<ErrorCode>), description) {
                 (Some(Ok(code)), Some(d)) if !d.trim().is_empty() => {
-                    Ok(Answer::Error(code, d.to_owned()))
+                    Ok(AmpAnswer::Error(code, d.to_owned()))
                 }
-                (Some(Ok(_)), _) => Err((
-                    Rule::DErrorShape.id(),
-                    "error without a non-empty error_description".to_owned(),
+                (Some(Ok(_)), _) => Err(not_amp(BodyKind::NoDescription, String::new())),
+                (Some(Err(_)), _) => Err(not_amp(
+                    BodyKind::BadErrorCode,
+                    code.unwrap_or_default().chars().take(60).collect(),
                 )),
-                (Some(Err(_)), _) => Err((
-                    Rule::DErrorShape.id(),
-                    format!(
-                        "error_code {:?} does not match ^AMP[0-9]{{3}}$",
-                        code.unwrap_or_default()
-                    ),
-                )),
-                (None, _) => Err((
-                    Rule::DErrorShape.id(),
-                    "error without a string error_code".to_owned(),
-                )),
+                (None, _) => Err(not_amp(BodyKind::NoErrorCode, String::new())),
             }
         }
-        _ => Err((
-            Rule::DErrorShape.id(),
-            "`status` is neither \"success\" nor \"error\"".to_owned(),
-        )),
+        _ => Err(not_amp(BodyKind::NoStatus, String::new())),
     }
 }
 
-fn kind_of(value: &serde_json::Value) -> &'static str {
+fn kind_of(value: &serde_json::Value) -> JsonKind {
     match value {
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::String(_) => "string",
-        serde_json::Value::Number(_) => "number",
-        serde_json::Value::Bool(_) => "boolean",
-        serde_json::Value::Null => "null",
-        serde_json::Value::Object(_) => "object",
+        serde_json::Value::Array(_) => JsonKind::Array,
+        serde_json::Value::String(_) => JsonKind::String,
+        serde_json::Value::Number(_) => JsonKind::Number,
+        serde_json::Value::Bool(_) => JsonKind::Boolean,
+        // An object is read as one before this is asked.
+        serde_json::Value::Null | serde_json::Value::Object(_) => JsonKind::Null,
     }
 }
 
-/// Says what a non-JSON body looks like, with its first line: empty, not UTF-8, HTML (its
-/// first line of text, tags removed), malformed JSON (where it breaks), or other text.
-pub fn not_json(body: &[u8]) -> String {
+/// What a body that is not JSON is: empty, not UTF-8, HTML (its first line of text, tags
+/// removed), malformed JSON (where it breaks), or other text.
+pub fn not_json(body: &[u8]) -> NotAmp {
+    let not_amp = |kind, excerpt: String| NotAmp { kind, excerpt };
     if body.is_empty() {
-        return "an empty body, not JSON".to_owned();
+        return not_amp(BodyKind::Empty, String::new());
     }
     let text = match std::str::from_utf8(body) {
         Ok(text) => text,
         Err(e) => {
-            return format!(
-                "{} bytes that are not UTF-8 (an invalid byte at offset {}), not JSON: {:?}",
-                body.len(),
-                e.valid_up_to(),
-                first_line(&String::from_utf8_lossy(body))
+            return not_amp(
+                BodyKind::NotUtf8,
+                format!(
+                    "{} bytes, an invalid byte at offset {}: {:?}",
+                    body.len(),
+                    e.valid_up_to(),
+                    first_line(&String::from_utf8_lossy(body))
+                ),
             );
         }
     };
     let start = text.trim_start();
     if start.starts_with('<') {
-        return format!("HTML, not JSON: {:?}", first_line(&strip_tags(text)));
+        return not_amp(BodyKind::Html, first_line(&strip_tags(text)));
     }
     if start.starts_with('{') || start.starts_with('[') {
         if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
-            return format!("malformed JSON ({e}): {:?}", first_line(text));
+            return not_amp(
+                BodyKind::MalformedJson,
+                format!("{e}: {:?}", first_line(text)),
+            );
         }
     }
-    format!("text, not JSON: {:?}", first_line(text))
+    not_amp(BodyKind::Text, first_line(text))
 }
 
 /// The first non-empty line, whitespace collapsed, at most 120 characters.
@@ -200,22 +170,20 @@ pub fn strip_tags(html: &str) -> String {
     out
 }
 
-/// What a redirect answer says, and why it is a finding: where it points (redirects are never
-/// followed).
-fn redirect(answer: &HttpAnswer) -> Option<(String, String)> {
-    if !(300..400).contains(&answer.status) {
-        return None;
+/// What an answer is, read once: an AMP answer, a redirect, or another body.
+pub fn read(answer: &HttpAnswer) -> Seen {
+    let status = answer.status;
+    match parse_answer(&answer.body) {
+        Ok(answer) => Seen::Amp { status, answer },
+        Err(_) if (300..400).contains(&status) => Seen::Redirect {
+            status,
+            location: answer
+                .location
+                .as_ref()
+                .map(|l| l.chars().take(200).collect()),
+        },
+        Err(body) => Seen::NotAmp { status, body },
     }
-    let to = match &answer.location {
-        Some(location) => format!("to {}", location.chars().take(200).collect::<String>()),
-        None => "without a Location".to_owned(),
-    };
-    Some((
-        format!("HTTP {} redirect {to}", answer.status),
-        "a redirect instead of the API's JSON; redirects are not followed (a redirected POST is \
-         re-sent as a GET without its body): point --target at the final URL"
-            .to_owned(),
-    ))
 }
 
 /// Whether `description` names `param` as a word.
@@ -231,42 +199,20 @@ pub(crate) fn names(description: &str, param: &str) -> Option<usize> {
         })
 }
 
-fn summary(answer: &HttpAnswer, parsed: &Answer) -> String {
-    let body = match parsed {
-        Answer::Success(id) => format!("success, report_id {id}"),
-        Answer::Error(code, d) => format!("{code} {d:?}"),
+/// The rule of the parameter an AMP003 answer names first in its description (attribution
+/// by evidence: an AMP003 naming `allow_unsuspend` is R-BOOL's, whatever else the request
+/// carried), restricted to `among` when it is not empty.
+fn named_rule(answer: &AmpAnswer, among: &[Rule]) -> Option<Rule> {
+    let AmpAnswer::Error(ErrorCode::MissingParameters, description) = answer else {
+        return None;
     };
-    format!("HTTP {} {}", answer.status, body)
-}
-
-/// The documented layer's outcome in words.
-fn demand_text(demand: Demand) -> String {
-    match demand {
-        Demand::Success => "success with report_id >= 1".to_owned(),
-        Demand::Error(code) => code.to_string(),
-    }
-}
-
-/// The reference rule that decides a case where the page is silent: the case's own rule when
-/// it is among the reasons the request left the documented layer, else the first reason.
-fn reference_rule<'a>(case: &'a Case, documented: &'a Documented) -> &'a str {
-    match documented {
-        Documented::Silent { rules, .. } => case
-            .rules
-            .iter()
-            .map(String::as_str)
-            .find(|r| rules.contains(r))
-            .or_else(|| rules.first().copied())
-            .unwrap_or(case.rule()),
-        // The page decided and the target agreed: what is left is a reference matter, named by
-        // the case's first reference rule.
-        Documented::Demands { .. } => case
-            .rules
-            .iter()
-            .map(String::as_str)
-            .find(|r| layer(r) == Layer::Reference)
-            .unwrap_or(case.rule()),
-    }
+    let mut named: Vec<(usize, Rule)> = amp_contract::CreateAbuseReport::FIELDS
+        .iter()
+        .filter_map(|f| Some((names(description, f.name)?, f.contract_rule?)))
+        .filter(|(_, rule)| among.is_empty() || among.contains(rule))
+        .collect();
+    named.sort_by_key(|&(at, _)| at);
+    named.first().map(|&(_, rule)| rule)
 }
 
 /// Judges one answer against one case under `profile`, with both oracles: `documented` is what
@@ -280,291 +226,364 @@ pub fn judge(
     answer: &Result<HttpAnswer, TransportError>,
     profile: Profile,
 ) -> Verdict {
-    let verdict = |class, rule: &str, reason: String, actual: String| Verdict {
-        class,
-        rule: rule.to_owned(),
-        reason,
-        actual,
-        report_id: None,
-        status_only: false,
-    };
     let answer = match answer {
-        Err(err) => return verdict(Class::Error, case.rule(), err.to_string(), err.to_string()),
+        Err(err) => {
+            return Verdict {
+                class: Class::Error,
+                rule: case.rule(),
+                deviation: Some(Deviation::Transport(err.clone())),
+                seen: Seen::Transport(err.clone()),
+            };
+        }
         Ok(answer) => answer,
     };
-    let deviation = match profile {
-        Profile::Reference => Class::NonStrict,
-        Profile::Documented => Class::Info,
+    let judging = Judging {
+        case,
+        documented,
+        seen: read(answer),
+        status: answer.status,
+        deviation: match profile {
+            Profile::Reference => Class::NonStrict,
+            Profile::Documented => Class::Info,
+        },
     };
-    // D-NO-5XX covers bodies of at most 1 MiB: a larger one may be refused by a web server's
-    // own limit (nginx's `client_max_body_size 1m` answers its HTML 413), and R-BODY decides
-    // what the answer should be (CONTRACT.md §2, D-NO-5XX).
-    let hop_refused =
-        case.oversize() && (answer.status >= 500 || parse_answer(&answer.body).is_err());
-    if hop_refused {
-        let what = parse_answer(&answer.body).map_or_else(
-            |(_, w)| format!("HTTP {} {w}", answer.status),
-            |p| summary(answer, &p),
-        );
-        return verdict(
-            deviation,
-            Rule::RBody.id(),
-            format!(
-                "a body over 1 MiB refused by a hop's own limit ({what}); R-BODY's answer is \
-                 HTTP 413 with an AMP JSON error"
-            ),
-            what,
-        );
-    }
-    if answer.status >= 500 {
-        let what = parse_answer(&answer.body).map_or_else(
-            |(_, w)| format!("HTTP {} {w}", answer.status),
-            |p| summary(answer, &p),
-        );
-        return verdict(
-            Class::Fail,
-            Rule::DNo5xx.id(),
-            format!("HTTP {} for a well-framed request", answer.status),
-            what,
-        );
-    }
-    let parsed = match parse_answer(&answer.body) {
-        Ok(parsed) => parsed,
-        Err((rule, what)) => {
-            let (actual, what) = redirect(answer)
-                .unwrap_or_else(|| (format!("HTTP {} {what}", answer.status), what));
-            if matches!(case.expect, Expectation::Info) {
-                return verdict(Class::Info, case.rule(), String::new(), actual);
-            }
-            return verdict(Class::Fail, rule, what, actual);
-        }
-    };
-    let actual = summary(answer, &parsed);
-    let report_id = match parsed {
-        Answer::Success(id) => Some(id),
-        Answer::Error(..) => None,
-    };
-    let with_id = |mut v: Verdict| {
-        v.report_id = report_id;
-        v
-    };
-    if matches!(case.expect, Expectation::Info) {
-        return with_id(verdict(Class::Info, case.rule(), String::new(), actual));
-    }
-    let amp009_for_amp003 = |code: ErrorCode| {
-        code == ErrorCode::MissingParameters
-            && matches!(parsed, Answer::Error(ErrorCode::Other(9), _))
-    };
-    let amp009 = || {
-        verdict(
-            Class::NonStrict,
-            Rule::DRequired.id(),
-            "AMP009 instead of AMP003: matches the page's example, not its code table".to_owned(),
-            actual.clone(),
-        )
-    };
+    judging.judge(answer)
+}
 
-    // The documented layer: what the page demands, whatever the reference says.
-    let refused_valid_key = matches!(parsed, Answer::Error(ErrorCode::Unauthorized, _));
-    match documented {
-        Documented::Demands { demand, rule } => {
-            let agrees = match (demand, &parsed) {
-                (Demand::Success, Answer::Success(_)) => true,
-                (Demand::Error(code), Answer::Error(got, _)) => got == code,
-                _ => false,
+/// One answer under judgement: the steps of [`judge`], in the order they decide.
+struct Judging<'a> {
+    case: &'a Case,
+    documented: &'a Documented,
+    seen: Seen,
+    status: u16,
+    /// The class of a deviation the page allows (NON-STRICT, or INFO under the documented
+    /// profile).
+    deviation: Class,
+}
+
+impl Judging<'_> {
+    fn judge(self, answer: &HttpAnswer) -> Verdict {
+        if let Some(verdict) = self.refused_by_a_hop() {
+            return verdict;
+        }
+        if let Some(verdict) = self.server_error() {
+            return verdict;
+        }
+        let parsed = match &self.seen {
+            Seen::Amp { answer, .. } => answer.clone(),
+            _ => return self.not_amp(),
+        };
+        if matches!(self.case.expect, Expectation::Info) {
+            return self.recorded();
+        }
+        if let Some(verdict) = self.documented_layer(&parsed) {
+            return verdict;
+        }
+        let verdict = self.reference_layer(&parsed);
+        if verdict.class == Class::Pass {
+            return self.status_and_media(verdict, answer);
+        }
+        verdict
+    }
+
+    fn verdict(&self, class: Class, rule: Rule, deviation: Option<Deviation>) -> Verdict {
+        Verdict {
+            class,
+            rule,
+            deviation,
+            seen: self.seen.clone(),
+        }
+    }
+
+    fn body(&self) -> Body {
+        self.seen.body().unwrap_or(Body::Redirect)
+    }
+
+    /// D-NO-5XX covers bodies of at most 1 MiB: a larger one may be refused by a web server's
+    /// own limit (nginx's `client_max_body_size 1m` answers its HTML 413), and R-BODY decides
+    /// what the answer should be (CONTRACT.md §2, D-NO-5XX).
+    fn refused_by_a_hop(&self) -> Option<Verdict> {
+        let refused =
+            self.case.oversize() && (self.status >= 500 || !matches!(self.seen, Seen::Amp { .. }));
+        refused.then(|| {
+            let deviation = Deviation::HopLimit {
+                status: self.status,
+                body: self.body(),
             };
-            if !agrees {
-                if matches!(demand, Demand::Error(code) if amp009_for_amp003(*code)) {
-                    return with_id(amp009());
+            self.verdict(self.deviation, Rule::RBody, Some(deviation))
+        })
+    }
+
+    fn server_error(&self) -> Option<Verdict> {
+        (self.status >= 500).then(|| {
+            let deviation = Deviation::ServerError {
+                status: self.status,
+                body: self.body(),
+            };
+            self.verdict(Class::Fail, Rule::DNo5xx, Some(deviation))
+        })
+    }
+
+    /// A body that is not the contract's JSON, or a redirect: the documented rule that kind of
+    /// body breaks (recorded only for a case that expects nothing).
+    fn not_amp(&self) -> Verdict {
+        let (rule, deviation) = match &self.seen {
+            Seen::Redirect { status, .. } => {
+                (Rule::DNo5xx, Deviation::Redirect { status: *status })
+            }
+            Seen::NotAmp { status, body } => (
+                body.kind.rule(),
+                Deviation::NotAmp {
+                    status: *status,
+                    body: body.clone(),
+                },
+            ),
+            Seen::Amp { .. } | Seen::Transport(_) => return self.recorded(),
+        };
+        if matches!(self.case.expect, Expectation::Info) {
+            return self.recorded();
+        }
+        self.verdict(Class::Fail, rule, Some(deviation))
+    }
+
+    fn recorded(&self) -> Verdict {
+        let deviation = Deviation::Recorded {
+            got: self.body(),
+            status: self.status,
+        };
+        self.verdict(Class::Info, self.case.rule(), Some(deviation))
+    }
+
+    fn amp009_for(&self, code: ErrorCode, parsed: &AmpAnswer) -> bool {
+        code == ErrorCode::MissingParameters
+            && matches!(parsed, AmpAnswer::Error(ErrorCode::Other(9), _))
+    }
+
+    fn amp009(&self) -> Verdict {
+        let deviation = Deviation::Amp009 {
+            status: self.status,
+        };
+        self.verdict(Class::NonStrict, Rule::DRequired, Some(deviation))
+    }
+
+    /// The documented layer: what the page demands, whatever the reference says.
+    fn documented_layer(&self, parsed: &AmpAnswer) -> Option<Verdict> {
+        let refused_key = matches!(parsed, AmpAnswer::Error(ErrorCode::Unauthorized, _));
+        match self.documented {
+            Documented::Demands { demand, rule } => {
+                let due = match demand {
+                    Demand::Success => Outcome::Success,
+                    Demand::Error(code) => Outcome::Error(*code),
+                };
+                if due == parsed.outcome() {
+                    return None;
                 }
-                let unauthorized = *demand == Demand::Error(ErrorCode::Unauthorized);
+                if matches!(demand, Demand::Error(code) if self.amp009_for(*code, parsed)) {
+                    return Some(self.amp009());
+                }
                 // A demanded success is D-SUCCESS or D-OPTIONALS by what the request carries
                 // (the purge marker is an optional parameter): the case says which it checks.
                 let rule = match demand {
-                    Demand::Success => case
+                    Demand::Success => self
+                        .case
                         .rules
                         .iter()
-                        .map(String::as_str)
-                        .find(|r| [Rule::DSuccess.id(), Rule::DOptionals.id()].contains(r))
-                        .unwrap_or(rule),
+                        .copied()
+                        .find(|r| [Rule::DSuccess, Rule::DOptionals].contains(r))
+                        .unwrap_or(*rule),
                     Demand::Error(_) => *rule,
                 };
-                let (rule, why) = if refused_valid_key && !unauthorized {
-                    (
-                        Rule::DAuth.id(),
-                        format!(
-                            "a valid API_ID was refused with AMP001 (header names are \
-                             case-insensitive); the page demands {} here ({rule})",
-                            demand_text(*demand)
-                        ),
-                    )
-                } else {
-                    (
-                        rule,
-                        format!("the page demands {} ({rule})", demand_text(*demand)),
-                    )
-                };
-                let created = match parsed {
-                    Answer::Success(id) => format!(": report {id} was created"),
-                    Answer::Error(..) => String::new(),
-                };
-                return with_id(verdict(
-                    Class::Fail,
-                    rule,
-                    format!("{why}{created}"),
-                    actual,
-                ));
-            }
-        }
-        Documented::Silent {
-            authenticated: true,
-            ..
-        } if refused_valid_key
-            && !matches!(
-                case.expect,
-                Expectation::Error {
-                    code: ErrorCode::Unauthorized,
-                    ..
+                if refused_key && due != Outcome::Error(ErrorCode::Unauthorized) {
+                    let deviation = Deviation::RefusedKey {
+                        due: Some((due, rule)),
+                        status: self.status,
+                    };
+                    return Some(self.verdict(Class::Fail, Rule::DAuth, Some(deviation)));
                 }
-            ) =>
-        {
-            return with_id(verdict(
-                Class::Fail,
-                Rule::DAuth.id(),
-                "a valid API_ID was refused with AMP001 (header names are case-insensitive)"
-                    .to_owned(),
-                actual,
-            ));
+                let deviation = Deviation::Outcome {
+                    due,
+                    by: Due::Page(rule),
+                    got: parsed.outcome(),
+                    status: self.status,
+                };
+                Some(self.verdict(Class::Fail, rule, Some(deviation)))
+            }
+            Documented::Silent {
+                authenticated: true,
+                ..
+            } if refused_key
+                && !matches!(
+                    self.case.expect,
+                    Expectation::Error {
+                        code: ErrorCode::Unauthorized,
+                        ..
+                    }
+                ) =>
+            {
+                let deviation = Deviation::RefusedKey {
+                    due: None,
+                    status: self.status,
+                };
+                Some(self.verdict(Class::Fail, Rule::DAuth, Some(deviation)))
+            }
+            Documented::Silent { .. } => None,
         }
-        Documented::Silent { .. } => {}
     }
 
-    // The reference layer: the exact answer of this project's resolutions.
-    let decided_by = reference_rule(case, documented);
-    let silence = match documented {
-        Documented::Silent { rules, .. } => format!(
-            "; the page does not decide this request ({} does)",
-            rules.join(", ")
-        ),
-        Documented::Demands { .. } => String::new(),
-    };
-    let mut out = match (&case.expect, &parsed) {
-        (Expectation::Success, Answer::Success(_)) => {
-            verdict(Class::Pass, case.rule(), String::new(), actual.clone())
-        }
-        (Expectation::Success, Answer::Error(..)) => verdict(
-            deviation,
-            decided_by,
-            format!("expected {} by {decided_by}{silence}", case.expect),
-            actual.clone(),
-        ),
-        (Expectation::Error { .. }, Answer::Success(id)) => verdict(
-            deviation,
-            decided_by,
-            format!(
-                "expected {} by {decided_by}, got success: report {id} was created{silence}",
-                case.expect
-            ),
-            actual.clone(),
-        ),
-        (Expectation::Error { code, params, .. }, Answer::Error(got, description))
-            if got == code =>
-        {
-            // Only AMP003 must name parameters (R-ORDER); AMP001 and AMP002 say what they like.
-            let params: &[String] = if *code == ErrorCode::MissingParameters {
-                params
-            } else {
-                &[]
-            };
-            let missing: Vec<&str> = params
-                .iter()
-                .map(String::as_str)
-                .filter(|p| names(description, p).is_none())
-                .collect();
-            let positions: Vec<usize> = params
-                .iter()
-                .filter_map(|p| names(description, p))
-                .collect();
-            // Named parameters that are not the first ones of the expected list mean the server
-            // skipped an earlier one: it accepted that value (a NUL in a text, say), a deviation
-            // under that parameter's rule. Naming only the first ones is stopping at the first
-            // error, an R-ORDER matter.
-            let prefix = params
-                .iter()
-                .take_while(|p| names(description, p).is_some())
-                .count();
-            if !missing.is_empty() && positions.len() > prefix {
-                let rule = amp_contract::CreateAbuseReport::field(missing[0])
-                    .map_or(Rule::ROrder.id(), |f| f.rule);
-                verdict(
-                    deviation,
-                    rule,
-                    format!(
-                        "{code} as expected, but it does not name {}: that value was accepted \
-                         ({rule} rejects it)",
-                        missing.join(", ")
-                    ),
-                    actual.clone(),
-                )
-            } else if !missing.is_empty() {
-                verdict(
-                    deviation,
-                    Rule::ROrder.id(),
-                    format!(
-                        "{code} as expected, but the description does not name {}",
-                        missing.join(", ")
-                    ),
-                    actual.clone(),
-                )
-            } else if positions.windows(2).any(|w| w[0] > w[1]) {
-                verdict(
-                    deviation,
-                    Rule::ROrder.id(),
-                    format!("{code} names {} but not in table order", params.join(", ")),
-                    actual.clone(),
-                )
-            } else {
-                verdict(Class::Pass, case.rule(), String::new(), actual.clone())
+    /// The reference rule that decides a case where the page is silent: the rule of the
+    /// parameter the answer names, when it is among the reasons the request left the
+    /// documented layer; else the case's own rule when it is; else the first reason.
+    fn reference_rule(&self, parsed: &AmpAnswer) -> (Rule, Vec<Rule>) {
+        match self.documented {
+            Documented::Silent { rules, .. } => {
+                let rule = named_rule(parsed, rules)
+                    .or_else(|| self.case.rules.iter().copied().find(|r| rules.contains(r)))
+                    .or_else(|| rules.first().copied())
+                    .unwrap_or(self.case.rule());
+                (rule, rules.clone())
+            }
+            // The page decided and the target agreed: what is left is a reference matter,
+            // named by the parameter the answer names or the case's first reference rule.
+            Documented::Demands { .. } => {
+                let reference = |r: &Rule| layer(r.id()) == Layer::Reference;
+                let rule = named_rule(parsed, &[])
+                    .filter(reference)
+                    .or_else(|| self.case.rules.iter().copied().find(reference))
+                    .unwrap_or(self.case.rule());
+                (rule, Vec::new())
             }
         }
-        (Expectation::Error { code, .. }, Answer::Error(..)) if amp009_for_amp003(*code) => {
-            amp009()
+    }
+
+    /// The reference layer: the exact answer of this project's resolutions.
+    fn reference_layer(&self, parsed: &AmpAnswer) -> Verdict {
+        let (decided_by, silent) = self.reference_rule(parsed);
+        let outcome = |due| Deviation::Outcome {
+            due,
+            by: Due::Reference {
+                rule: decided_by,
+                silent: silent.clone(),
+            },
+            got: parsed.outcome(),
+            status: self.status,
+        };
+        match (&self.case.expect, parsed) {
+            (Expectation::Success, AmpAnswer::Success(_)) => {
+                self.verdict(Class::Pass, self.case.rule(), None)
+            }
+            (Expectation::Success, AmpAnswer::Error(..)) => {
+                self.verdict(self.deviation, decided_by, Some(outcome(Outcome::Success)))
+            }
+            (Expectation::Error { code, .. }, AmpAnswer::Success(_)) => self.verdict(
+                self.deviation,
+                decided_by,
+                Some(outcome(Outcome::Error(*code))),
+            ),
+            (Expectation::Error { code, params, .. }, AmpAnswer::Error(got, description))
+                if got == code =>
+            {
+                self.named_parameters(*code, params, description)
+            }
+            (Expectation::Error { code, .. }, AmpAnswer::Error(..))
+                if self.amp009_for(*code, parsed) =>
+            {
+                self.amp009()
+            }
+            (Expectation::Error { code, .. }, AmpAnswer::Error(..)) => self.verdict(
+                self.deviation,
+                decided_by,
+                Some(outcome(Outcome::Error(*code))),
+            ),
+            (Expectation::Info, _) => self.recorded(),
         }
-        (Expectation::Error { .. }, Answer::Error(..)) => verdict(
-            deviation,
-            decided_by,
-            format!("expected {} by {decided_by}{silence}", case.expect),
-            actual.clone(),
-        ),
-        (Expectation::Info, _) => verdict(Class::Info, case.rule(), String::new(), actual.clone()),
-    };
-    out.report_id = report_id;
-    if out.class == Class::Pass {
-        // Status and content type are reference matters (R-STATUS), except R-BODY's 413.
-        let expected_status = match &case.expect {
+    }
+
+    /// The expected code came: only AMP003 must name parameters (R-ORDER), every one it
+    /// rejects, in table order. Named parameters that are not the first ones of the expected
+    /// list mean the server skipped an earlier one: it accepted that value (a NUL in a text,
+    /// say), a deviation under that parameter's rule. Naming only the first ones is stopping
+    /// at the first error, an R-ORDER matter.
+    fn named_parameters(&self, code: ErrorCode, params: &[String], description: &str) -> Verdict {
+        if code != ErrorCode::MissingParameters {
+            return self.verdict(Class::Pass, self.case.rule(), None);
+        }
+        let missing: Vec<String> = params
+            .iter()
+            .filter(|p| names(description, p).is_none())
+            .cloned()
+            .collect();
+        let positions: Vec<usize> = params
+            .iter()
+            .filter_map(|p| names(description, p))
+            .collect();
+        let prefix = params
+            .iter()
+            .take_while(|p| names(description, p).is_some())
+            .count();
+        let status = self.status;
+        if !missing.is_empty() && positions.len() > prefix {
+            let rule = missing
+                .first()
+                .and_then(|p| amp_contract::CreateAbuseReport::field(p))
+                .and_then(|f| f.contract_rule)
+                .unwrap_or(Rule::ROrder);
+            let deviation = Deviation::Accepted {
+                code,
+                status,
+                params: missing,
+            };
+            self.verdict(self.deviation, rule, Some(deviation))
+        } else if !missing.is_empty() {
+            let deviation = Deviation::Unnamed {
+                code,
+                status,
+                params: missing,
+            };
+            self.verdict(self.deviation, Rule::ROrder, Some(deviation))
+        } else if positions.windows(2).any(|w| w[0] > w[1]) {
+            let deviation = Deviation::OutOfOrder {
+                code,
+                status,
+                params: params.to_vec(),
+            };
+            self.verdict(self.deviation, Rule::ROrder, Some(deviation))
+        } else {
+            self.verdict(Class::Pass, self.case.rule(), None)
+        }
+    }
+
+    /// Status and content type are reference matters (R-STATUS), except R-BODY's 413.
+    fn status_and_media(&self, passed: Verdict, answer: &HttpAnswer) -> Verdict {
+        let expected = match &self.case.expect {
             Expectation::Error { status, .. } => *status,
             _ => 200,
         };
-        let json = answer.content_type.as_deref().is_some_and(|ct| {
+        let media = answer.content_type.as_deref().map(|ct| {
             ct.split(';')
                 .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+                .chars()
+                .take(60)
+                .collect::<String>()
         });
-        if answer.status != expected_status || !json {
-            let rule = if expected_status == 413 {
-                Rule::RBody.id()
-            } else {
-                Rule::RStatus.id()
-            };
-            out.class = deviation;
-            out.status_only = true;
-            out.rule = rule.to_owned();
-            out.reason = format!(
-                "expected HTTP {expected_status} with application/json, got HTTP {} with {}",
-                answer.status,
-                answer.content_type.as_deref().unwrap_or("no content type")
-            );
+        if answer.status == expected && media.as_deref() == Some("application/json") {
+            return passed;
         }
+        let rule = if expected == 413 {
+            Rule::RBody
+        } else {
+            Rule::RStatus
+        };
+        let deviation = Deviation::Status {
+            expected,
+            got: answer.status,
+            media,
+        };
+        self.verdict(self.deviation, rule, Some(deviation))
     }
-    out
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,38 +7,65 @@ use amp_contract::{ReportRecord, ResolvedCreate, documented};
 
 use super::{Class, Profile};
 
-/// The class of a stored-value check (CONTRACT.md §4): a difference beyond D-DEFAULTS'
-/// equality in a create the page demands is `FAIL`; any other difference is `NON-STRICT`
-/// under the reference rule whose exact form it misses (for a request the page is silent on,
-/// the rule that made it so when that rule concerns the differing field, e.g. R-DUPLICATE's
-/// last occurrence).
+/// The rules under which the page leaves *how a value is read* open, whatever field it is
+/// for: a stored difference in a request they made silent is theirs.
+const CHANNEL_RULES: [Rule; 5] = [
+    Rule::RDuplicate,
+    Rule::RUtf8,
+    Rule::RMethod,
+    Rule::RBody,
+    Rule::REmpty,
+];
+
+/// The class and rule of one stored difference (CONTRACT.md §4), from the evidence: the field
+/// that differs and which equality the difference breaks.
+///
+/// - It breaks D-DEFAULTS' equality (`true` stored as false, `&` as `&amp;`, an emoji as `?`)
+///   and the field's value was one the page documents: `FAIL` under D-DEFAULTS, also when
+///   another field's value made the request one the page is silent on.
+/// - The field's own value was valid only by a reference rule (its rule is among the
+///   request's silence reasons), or the value reached the server through a channel the page
+///   leaves open (a repeated key, an invalid escape, the query string): `NON-STRICT` under
+///   that rule.
+/// - It misses only the reference's exact form (R-CATEGORY trimmed, R-TEXT exact,
+///   R-SERVICE-IP canonical): `NON-STRICT` under the field's rule.
+pub fn diff_class(
+    diff: &FieldDiff,
+    documented: &documented::Verdict,
+    deviation: Class,
+) -> (Class, Rule) {
+    let silent: &[Rule] = match documented {
+        documented::Verdict::Demands { .. } => &[],
+        documented::Verdict::Silent { rules, .. } => rules,
+    };
+    if silent.contains(&diff.rule) {
+        return (deviation, diff.rule);
+    }
+    if let Some(channel) = silent.iter().find(|r| CHANNEL_RULES.contains(r)) {
+        return (deviation, *channel);
+    }
+    if diff.documented {
+        return (Class::Fail, Rule::DDefaults);
+    }
+    (deviation, diff.rule)
+}
+
+/// The class of a stored-value check: its most severe difference ([`diff_class`]), filed
+/// under that difference's rule.
 pub fn stored_class(
     diffs: &[FieldDiff],
     documented: &documented::Verdict,
     profile: Profile,
-) -> (Class, &'static str) {
-    let Some(first) = diffs.first() else {
-        return (Class::Pass, Rule::DDefaults.id());
-    };
+) -> (Class, Rule) {
     let deviation = match profile {
         Profile::Reference => Class::NonStrict,
         Profile::Documented => Class::Info,
     };
-    match documented {
-        documented::Verdict::Demands { .. } => match diffs.iter().find(|d| d.documented) {
-            Some(_) => (Class::Fail, Rule::DDefaults.id()),
-            None => (deviation, first.rule),
-        },
-        documented::Verdict::Silent { rules, .. } => {
-            let rule = diffs
-                .iter()
-                .map(|d| d.rule)
-                .find(|r| rules.contains(r))
-                .or_else(|| rules.first().copied())
-                .unwrap_or(first.rule);
-            (deviation, rule)
-        }
-    }
+    diffs
+        .iter()
+        .map(|d| diff_class(d, documented, deviation))
+        .min_by_key(|&(class, _)| class != Class::Fail)
+        .unwrap_or((Class::Pass, Rule::DDefaults))
 }
 
 /// Differences between what the reference layer stores and what was read back, each marked

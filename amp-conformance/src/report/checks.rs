@@ -3,9 +3,11 @@
 
 use amp_contract::documented;
 
-use super::{CheckResult, RunReport, curl};
+use amp_contract::rules::Rule;
+
+use super::{CheckResult, RunReport, Shrunk, curl, render};
 use crate::cases::{Case, Origin};
-use crate::judge::{Class, Verdict};
+use crate::judge::{Class, Deviation, Verdict};
 use crate::plan::Ready;
 use crate::replay::Recorded;
 use crate::target::{HttpAnswer, Secret, Target};
@@ -22,13 +24,15 @@ pub(crate) fn origin_text(case: &Case) -> String {
 pub(crate) fn skipped_result(case: &Case, reason: String) -> CheckResult {
     CheckResult {
         id: case.id.clone(),
-        rule: case.rule().to_owned(),
+        rule: case.rule(),
         rules: case.rules.clone(),
         title: case.title.clone(),
         class: Class::Skipped,
         expected: case.expect.to_string(),
         actual: "not sent".to_owned(),
         reason,
+        deviation: None,
+        shrunk: None,
         reproduction: None,
         request: None,
         origin: origin_text(case),
@@ -44,8 +48,10 @@ pub(crate) fn finish(
     verdict: &Verdict,
     target: &Target,
     answer: Option<&HttpAnswer>,
+    shrunk: Option<Shrunk>,
 ) -> CheckResult {
     let (case, wire) = (&ready.case, &ready.wire);
+    let expected = case.expect.to_string();
     let finding = matches!(
         verdict.class,
         Class::Fail | Class::NonStrict | Class::Error | Class::Info
@@ -53,20 +59,24 @@ pub(crate) fn finish(
     let mut rules = case.rules.clone();
     if let documented::Verdict::Silent { rules: silent, .. } = &ready.documented {
         for rule in silent {
-            if !rules.iter().any(|r| r == rule) {
-                rules.push((*rule).to_owned());
+            if !rules.contains(rule) {
+                rules.push(*rule);
             }
         }
     }
     CheckResult {
         id: case.id.clone(),
-        rule: verdict.rule.clone(),
+        rule: verdict.rule,
         rules,
         title: case.title.clone(),
         class: verdict.class,
-        expected: case.expect.to_string(),
-        actual: verdict.actual.clone(),
-        reason: verdict.reason.clone(),
+        expected: expected.clone(),
+        actual: render::seen(&verdict.seen),
+        reason: verdict.deviation.as_ref().map_or_else(String::new, |d| {
+            render::reason(verdict.rule, d, Some(&verdict.seen), &expected, shrunk)
+        }),
+        deviation: verdict.deviation.clone(),
+        shrunk,
         reproduction: finding.then(|| curl::command(&target.url_for(wire), wire)),
         request: finding.then(|| Recorded::of(wire, &case.expect)),
         origin: origin_text(case),
@@ -75,29 +85,51 @@ pub(crate) fn finish(
     }
 }
 
-pub(crate) fn stateful_result(
-    id: &str,
-    rule: &str,
-    title: &str,
-    class: Class,
-    expected: &str,
-    actual: String,
-    reason: String,
-) -> CheckResult {
-    CheckResult {
-        id: id.to_owned(),
-        rule: rule.to_owned(),
-        rules: vec![rule.to_owned()],
-        title: title.to_owned(),
-        class,
-        expected: expected.to_owned(),
-        actual,
-        reason,
-        reproduction: None,
-        request: None,
-        origin: "stateful check over the run".to_owned(),
-        known_failure: false,
-        elapsed_ms: None,
+/// A check over the whole run (ids, stored values): `actual` says what it looked at; the
+/// reason is rendered from `deviation` (a skipped one gives its reason instead).
+pub(crate) struct Stateful<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) rule: Rule,
+    pub(crate) title: &'a str,
+    pub(crate) expected: &'a str,
+}
+
+impl Stateful<'_> {
+    /// Its result: `class`, what it saw, and how it deviates (`None` for a pass).
+    pub(crate) fn result(
+        &self,
+        class: Class,
+        actual: String,
+        deviation: Option<Deviation>,
+    ) -> CheckResult {
+        let reason = deviation.as_ref().map_or_else(String::new, |d| {
+            render::reason(self.rule, d, None, self.expected, None)
+        });
+        let mut result = self.skipped(actual, reason);
+        result.class = class;
+        result.deviation = deviation;
+        result
+    }
+
+    /// Not run, for `reason`.
+    pub(crate) fn skipped(&self, actual: String, reason: String) -> CheckResult {
+        CheckResult {
+            id: self.id.to_owned(),
+            rule: self.rule,
+            rules: vec![self.rule],
+            title: self.title.to_owned(),
+            class: Class::Skipped,
+            expected: self.expected.to_owned(),
+            actual,
+            reason,
+            deviation: None,
+            shrunk: None,
+            reproduction: None,
+            request: None,
+            origin: "stateful check over the run".to_owned(),
+            known_failure: false,
+            elapsed_ms: None,
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::target::{HttpAnswer, TransportError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum BodyKind {
     /// An AMP answer (success or error).
-    Amp(judge::Answer),
+    Amp(judge::AmpAnswer),
     /// JSON that is no AMP answer (an observer's record, a framework's error object); its
     /// beginning.
     Json(String),
@@ -59,8 +59,8 @@ impl BodyKind {
     /// How a note names it.
     pub(crate) fn describe(&self) -> String {
         match self {
-            Self::Amp(judge::Answer::Success(id)) => format!("an AMP success (report {id})"),
-            Self::Amp(judge::Answer::Error(code, text)) => {
+            Self::Amp(judge::AmpAnswer::Success(id)) => format!("an AMP success (report {id})"),
+            Self::Amp(judge::AmpAnswer::Error(code, text)) => {
                 format!("an AMP error {code} \"{}\"", clip(text, 120))
             }
             Self::Json(text) => format!("JSON that is not an AMP answer: {text}"),
@@ -230,7 +230,7 @@ impl Diagnostics {
         if let BodyKind::Amp(amp) = &kind {
             let amp001 = matches!(
                 amp,
-                judge::Answer::Error(amp_contract::ErrorCode::Unauthorized, _)
+                judge::AmpAnswer::Error(amp_contract::ErrorCode::Unauthorized, _)
             );
             match auth {
                 Auth::Valid => {
@@ -255,14 +255,14 @@ impl Diagnostics {
             if ready.documented.documented_valid() {
                 self.valid_creates += 1;
                 match amp {
-                    judge::Answer::Success(_) => self.valid_created += 1,
-                    judge::Answer::Error(amp_contract::ErrorCode::MissingParameters, text) => {
+                    judge::AmpAnswer::Success(_) => self.valid_created += 1,
+                    judge::AmpAnswer::Error(amp_contract::ErrorCode::MissingParameters, text) => {
                         self.valid_amp003 += 1;
                         if self.valid_amp003_text.is_none() {
                             self.valid_amp003_text = Some(clip(text, 120));
                         }
                     }
-                    judge::Answer::Error(..) => {}
+                    judge::AmpAnswer::Error(..) => {}
                 }
             }
         } else {

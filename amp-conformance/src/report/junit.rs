@@ -54,7 +54,7 @@ pub fn render(report: &RunReport) -> String {
             }
         };
         let mut case = TestCase::new(check.id.clone(), status);
-        case.set_classname(check.rule.clone());
+        case.set_classname(check.rule.id());
         if let Some(ms) = check.elapsed_ms {
             case.set_time(std::time::Duration::from_millis(ms));
         }

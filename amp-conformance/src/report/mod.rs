@@ -8,23 +8,33 @@ pub mod findings;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub(crate) mod render;
 pub mod terminal;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::judge::{Class, Profile};
+use amp_contract::rules::Rule;
+
+use crate::judge::{Class, Deviation, Profile};
+
+/// How a finding's request was shrunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Shrunk {
+    /// Steps that kept the failure.
+    pub steps: usize,
+}
 
 /// One check's result, as every report shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
     /// Check id, e.g. `auth/missing-header`.
     pub id: String,
-    /// The rule it concerns.
-    pub rule: String,
-    /// Every rule id the check names.
-    pub rules: Vec<String>,
+    /// The rule it is filed under.
+    pub rule: Rule,
+    /// Every rule the check names.
+    pub rules: Vec<Rule>,
     /// What it checks.
     pub title: String,
     /// Outcome class.
@@ -33,8 +43,16 @@ pub struct CheckResult {
     pub expected: String,
     /// What came back.
     pub actual: String,
-    /// Why it is not a plain pass.
+    /// Why it is not a plain pass (rendered from `deviation`).
     pub reason: String,
+    /// How it departs from the contract, typed: with the class and the rule, what names its
+    /// finding. `None` for a pass, a skipped check and a run-level one.
+    #[serde(skip)]
+    pub deviation: Option<Deviation>,
+    /// The request was shrunk before it was reported: the reproduction is the smallest one
+    /// found that still breaks the same rule the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<Shrunk>,
     /// A ready-to-run reproduction (API_ID as `$AMP_API_ID`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reproduction: Option<String>,

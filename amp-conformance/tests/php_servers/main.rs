@@ -343,6 +343,7 @@ fn line(c: &CheckResult) -> String {
 }
 
 fn of<'a>(report: &'a RunReport, class: Class, rule: &str) -> Vec<&'a CheckResult> {
+    let rule: amp_contract::rules::Rule = rule.parse().expect("a rule id");
     report
         .checks
         .iter()

@@ -139,7 +139,9 @@ async fn amp002_wording_is_not_an_r_order_finding() {
     let mut expect = Expectations::new("amp002-wording", &report);
     // R-ORDER asks AMP003 to name the offending parameters; AMP002 has no such rule.
     let wrong = matching(&report, |c| {
-        is_finding(c) && c.rule == "R-ORDER" && c.expected.starts_with("AMP002")
+        is_finding(c)
+            && c.rule == amp_contract::rules::Rule::ROrder
+            && c.expected.starts_with("AMP002")
     });
     expect.that(
         wrong.is_empty(),
@@ -168,7 +170,9 @@ async fn method_before_auth_is_fail_d_auth() {
     );
     // An AMP001 that is due is never softened to R-METHOD.
     let softened = matching(&report, |c| {
-        c.class == Class::NonStrict && c.rule == "R-METHOD" && c.expected.starts_with("AMP001")
+        c.class == Class::NonStrict
+            && c.rule == amp_contract::rules::Rule::RMethod
+            && c.expected.starts_with("AMP001")
     });
     expect.that(
         softened.is_empty(),
@@ -253,7 +257,7 @@ async fn category_untrimmed_is_non_strict_r_category() {
     let (_server, report) = run_with("category-untrimmed").await;
     let mut expect = Expectations::new("category-untrimmed", &report);
     let r_category = matching(&report, |c| {
-        c.class == Class::NonStrict && c.rule == "R-CATEGORY" && stored(c)
+        c.class == Class::NonStrict && c.rule == amp_contract::rules::Rule::RCategory && stored(c)
     });
     expect.that(
         !r_category.is_empty(),
@@ -277,7 +281,7 @@ async fn notes_trimmed_is_non_strict_r_text() {
     let (_server, report) = run_with("notes-trimmed").await;
     let mut expect = Expectations::new("notes-trimmed", &report);
     let r_text = matching(&report, |c| {
-        c.class == Class::NonStrict && c.rule == "R-TEXT" && stored(c)
+        c.class == Class::NonStrict && c.rule == amp_contract::rules::Rule::RText && stored(c)
     });
     expect.that(
         r_text.iter().any(|c| c.id == "success/notes-exact#stored"),
@@ -323,7 +327,7 @@ async fn ipv6_as_sent_is_non_strict_r_service_ip() {
     let (_server, report) = run_with("ipv6-as-sent").await;
     let mut expect = Expectations::new("ipv6-as-sent", &report);
     let r_ip = matching(&report, |c| {
-        c.class == Class::NonStrict && c.rule == "R-SERVICE-IP" && stored(c)
+        c.class == Class::NonStrict && c.rule == amp_contract::rules::Rule::RServiceIp && stored(c)
     });
     expect.that(
         !r_ip.is_empty(),
@@ -364,7 +368,10 @@ async fn notes_truncated_is_found_on_stored_values() {
     let (_server, report) = run_with("notes-truncated").await;
     let mut expect = Expectations::new("notes-truncated", &report);
     let found = matching(&report, |c| {
-        is_finding(c) && stored(c) && (c.rule == "R-TEXT" || c.rule == "D-DEFAULTS")
+        is_finding(c)
+            && stored(c)
+            && (c.rule == amp_contract::rules::Rule::RText
+                || c.rule == amp_contract::rules::Rule::DDefaults)
     });
     expect.that(
         !found.is_empty(),

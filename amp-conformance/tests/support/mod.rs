@@ -57,9 +57,13 @@ struct AppState {
     mutant: Mutant,
     ids: ApiIds,
     registry: Registry,
-    reports: Mutex<Vec<ReportRecord>>,
+    reports: Arc<Mutex<Vec<ReportRecord>>>,
     next: Mutex<u64>,
 }
+
+/// A report store that outlives one server: what a restarted implementation with a
+/// persistent database keeps.
+pub type Store = Arc<Mutex<Vec<ReportRecord>>>;
 
 pub fn registry() -> Registry {
     Registry::from_file(&workspace().join("fixtures/services.toml")).expect("registry")
@@ -128,10 +132,16 @@ async fn api(
             if m == Mutant::SwapsNotes {
                 std::mem::swap(&mut values.additional_info, &mut values.admin_notes);
             }
-            state.reports.lock().expect("lock").push(ReportRecord {
-                report_id: id,
-                values,
-            });
+            let mut reports = state.reports.lock().expect("lock");
+            // A reused id keeps the stored report it already names (`INSERT IGNORE` on a
+            // primary key), so the new report is lost; only repeating ids reach this.
+            if m == Mutant::RepeatingIds || reports.iter().all(|r| r.report_id != id) {
+                reports.push(ReportRecord {
+                    report_id: id,
+                    values,
+                });
+            }
+            drop(reports);
             json(
                 StatusCode::OK,
                 content_type,
@@ -195,11 +205,16 @@ impl Drop for TestServer {
 /// The test server's application, to serve or to call in process; its observer is
 /// `/observe/{report_id}`.
 pub fn router(mutant: Mutant) -> axum::Router {
+    router_with(mutant, Store::default())
+}
+
+/// [`router`] over `reports`, a store another server may have filled.
+pub fn router_with(mutant: Mutant, reports: Store) -> axum::Router {
     let state = Arc::new(AppState {
         mutant,
         ids: ApiIds::new([KEY]),
         registry: registry(),
-        reports: Mutex::new(Vec::new()),
+        reports,
         next: Mutex::new(0),
     });
     axum::Router::new()
@@ -210,7 +225,13 @@ pub fn router(mutant: Mutant) -> axum::Router {
 }
 
 pub async fn spawn(mutant: Mutant) -> TestServer {
-    let app = router(mutant);
+    spawn_with(mutant, Store::default()).await
+}
+
+/// [`spawn`] over `reports`: a server restarted with its id counter reset and its database
+/// kept.
+pub async fn spawn_with(mutant: Mutant, reports: Store) -> TestServer {
+    let app = router_with(mutant, reports);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -1,19 +1,29 @@
-//! Unit tests of the grouping key and of known failures.
+//! Unit tests of the grouping key, of finding names (one per deviation kind, pinned) and of
+//! known failures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::*;
-use crate::judge::Profile;
+use amp_contract::ErrorCode;
+use amp_contract::stored::{Record, compare};
+use amp_contract::{Action, AssumeExists, CreateAbuseReport};
 
-fn check(id: &str, class: Class, rule: &str, actual: &str, reason: &str) -> CheckResult {
+use super::*;
+use crate::judge::{Body, BodyKind, Due, NotAmp, Outcome, Profile};
+use crate::target::TransportError;
+
+/// A check whose texts are deliberately unlike anything the renderer writes: names must come
+/// from the typed deviation alone.
+fn check(id: &str, class: Class, rule: Rule, deviation: Deviation) -> CheckResult {
     CheckResult {
         id: id.to_owned(),
-        rule: rule.to_owned(),
-        rules: vec![rule.to_owned()],
+        rule,
+        rules: vec![rule],
         title: format!("title of {id}"),
         class,
-        expected: "AMP003 naming category (HTTP 200)".to_owned(),
-        actual: actual.to_owned(),
-        reason: reason.to_owned(),
+        expected: format!("expected text {id}"),
+        actual: format!("actual text {id} 123"),
+        reason: format!("reason text {id} \"quoted\" 42 (shrunk in 9 steps)"),
+        deviation: Some(deviation),
+        shrunk: None,
         request: None,
         reproduction: Some(format!("curl {id}")),
         origin: "test".to_owned(),
@@ -22,14 +32,38 @@ fn check(id: &str, class: Class, rule: &str, actual: &str, reason: &str) -> Chec
     }
 }
 
-fn status(id: &str, got: u16, ct: &str, actual_code: &str) -> CheckResult {
+fn status(id: &str, got: u16, media: Option<&str>) -> CheckResult {
     check(
         id,
         Class::NonStrict,
-        "R-STATUS",
-        &format!("HTTP {got} {actual_code} \"Missing {id}.\""),
-        &format!("expected HTTP 200 with application/json, got HTTP {got} with {ct}"),
+        Rule::RStatus,
+        Deviation::Status {
+            expected: 200,
+            got,
+            media: media.map(str::to_owned),
+        },
     )
+}
+
+fn page(due: Outcome, got: Outcome, rule: Rule) -> Deviation {
+    Deviation::Outcome {
+        due,
+        by: Due::Page(rule),
+        got,
+        status: 200,
+    }
+}
+
+fn reference(due: Outcome, got: Outcome, rule: Rule) -> Deviation {
+    Deviation::Outcome {
+        due,
+        by: Due::Reference {
+            rule,
+            silent: vec![rule],
+        },
+        got,
+        status: 200,
+    }
 }
 
 fn report(checks: Vec<CheckResult>) -> RunReport {
@@ -59,17 +93,15 @@ fn report(checks: Vec<CheckResult>) -> RunReport {
 
 #[test]
 fn status_groups_ignore_the_code_the_description_and_the_shrinker() {
-    let mut shrunk = status("b", 400, "application/json", "AMP003");
-    shrunk
-        .reason
-        .push_str(" (shrunk in 4 steps; the shrunk request still breaks R-STATUS)");
+    let mut shrunk = status("b", 400, Some("application/json"));
+    shrunk.shrunk = Some(crate::report::Shrunk { steps: 4 });
     let findings = group(&[
-        status("a", 400, "application/json", "AMP002"),
+        status("a", 400, Some("application/json")),
         shrunk,
-        status("c", 400, "application/json; charset=utf-8", "AMP001"),
-        status("d", 200, "text/html; charset=UTF-8", "AMP001"),
-        status("e", 400, "text/html", "AMP001"),
-        status("f", 200, "no content type", "AMP001"),
+        status("c", 400, Some("application/json")),
+        status("d", 200, Some("text/html")),
+        status("e", 400, Some("text/html")),
+        status("f", 200, None),
     ]);
     let names: Vec<(&str, usize, &str)> = findings
         .iter()
@@ -104,26 +136,28 @@ fn status_groups_ignore_the_code_the_description_and_the_shrinker() {
 }
 
 #[test]
-fn names_do_not_depend_on_check_order_ids_or_report_ids() {
+fn names_do_not_depend_on_check_order_ids_or_texts() {
     let make = |n: u64| {
         vec![
             check(
                 &format!("prop/invalid/{n:04}"),
                 Class::NonStrict,
-                "R-SUSPEND",
-                &format!("HTTP 200 success, report_id {n}"),
-                &format!(
-                    "expected AMP003 naming suspend_method (HTTP 200) by R-SUSPEND, got \
-                     success: report {n} was created; the page does not decide this request \
-                     (R-SUSPEND does)"
+                Rule::RSuspend,
+                reference(
+                    Outcome::Error(ErrorCode::MissingParameters),
+                    Outcome::Success,
+                    Rule::RSuspend,
                 ),
             ),
             check(
                 &format!("prop/other/{n}"),
                 Class::Fail,
-                "D-AUTH",
-                &format!("HTTP 200 AMP002 \"nope {n}\""),
-                "the page demands AMP001 (D-AUTH)",
+                Rule::DAuth,
+                page(
+                    Outcome::Error(ErrorCode::Unauthorized),
+                    Outcome::Error(ErrorCode::InvalidAction),
+                    Rule::DAuth,
+                ),
             ),
         ]
     };
@@ -149,53 +183,261 @@ fn names_do_not_depend_on_check_order_ids_or_report_ids() {
 
 #[test]
 fn a_refused_api_id_is_one_finding_whatever_was_due() {
-    let refused = |id: &str, due: &str| {
-        let mut c = check(
+    let refused = |id: &str, due: Option<(Outcome, Rule)>| {
+        check(
             id,
             Class::Fail,
-            "D-AUTH",
-            "HTTP 200 AMP001 \"Unauthorized\"",
-            &format!(
-                "a valid API_ID was refused with AMP001 (header names are \
-                 case-insensitive); the page demands {due} (D-SUCCESS)"
-            ),
-        );
-        c.expected = due.to_owned();
-        c
+            Rule::DAuth,
+            Deviation::RefusedKey { due, status: 200 },
+        )
     };
     let findings = group(&[
-        refused("a", "success with report_id >= 1"),
-        refused("b", "AMP003"),
-        refused("c", "AMP002"),
+        refused("a", Some((Outcome::Success, Rule::DSuccess))),
+        refused(
+            "b",
+            Some((
+                Outcome::Error(ErrorCode::MissingParameters),
+                Rule::DRequired,
+            )),
+        ),
+        refused("c", None),
     ]);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].name, "D-AUTH:valid-api_id-refused-amp001");
 }
 
+/// One create's stored-value differences, as the judge hands them over.
+fn stored_diffs(edit: impl FnOnce(&mut amp_contract::ResolvedCreate)) -> Deviation {
+    let sent = CreateAbuseReport::new(1, "Spam");
+    let expected = sent.resolve(&mut AssumeExists);
+    let mut got = expected.clone();
+    edit(&mut got);
+    Deviation::Stored {
+        report_id: 41,
+        diffs: compare(&expected.record(), &got.record()),
+    }
+}
+
+/// Every kind of deviation has a pinned finding name: rewording a message renames nothing,
+/// and only what identifies the deviation (status, outcome, media type, fields, body kind)
+/// is in it, never a value, an id, a description or a run id.
+#[test]
+fn finding_names_are_pinned_for_every_deviation_kind() {
+    let amp003 = Outcome::Error(ErrorCode::MissingParameters);
+    let params = vec!["category".to_owned()];
+    let excerpt = |kind| NotAmp {
+        kind,
+        excerpt: "Fatal error on line 42 of /var/www/api.php".to_owned(),
+    };
+    let json = || Some("application/json".to_owned());
+    let cases: Vec<(Rule, Deviation, &str)> = vec![
+        (
+            Rule::RStatus,
+            Deviation::Status {
+                expected: 200,
+                got: 400,
+                media: json(),
+            },
+            "R-STATUS:http-400-instead-of-200",
+        ),
+        (
+            Rule::RBody,
+            Deviation::Status {
+                expected: 413,
+                got: 200,
+                media: json(),
+            },
+            "R-BODY:http-200-instead-of-413",
+        ),
+        (
+            Rule::DSuccess,
+            Deviation::Outcome {
+                due: Outcome::Success,
+                by: Due::Page(Rule::DSuccess),
+                got: amp003,
+                status: 400,
+            },
+            "D-SUCCESS:http-400-amp003-instead-of-success",
+        ),
+        (
+            Rule::RBool,
+            reference(Outcome::Success, amp003, Rule::RBool),
+            "R-BOOL:amp003-instead-of-success",
+        ),
+        (
+            Rule::DAuth,
+            Deviation::RefusedKey {
+                due: None,
+                status: 403,
+            },
+            "D-AUTH:valid-api_id-refused-http-403-amp001",
+        ),
+        (
+            Rule::DRequired,
+            Deviation::Amp009 { status: 413 },
+            "D-REQUIRED:http-413-amp009-instead-of-amp003",
+        ),
+        (
+            Rule::ROrder,
+            Deviation::Unnamed {
+                code: ErrorCode::MissingParameters,
+                status: 200,
+                params: params.clone(),
+            },
+            "R-ORDER:amp003-omits-parameters",
+        ),
+        (
+            Rule::RText,
+            Deviation::Accepted {
+                code: ErrorCode::MissingParameters,
+                status: 200,
+                params: params.clone(),
+            },
+            "R-TEXT:amp003-value-accepted",
+        ),
+        (
+            Rule::ROrder,
+            Deviation::OutOfOrder {
+                code: ErrorCode::MissingParameters,
+                status: 200,
+                params,
+            },
+            "R-ORDER:amp003-names-out-of-table-order",
+        ),
+        (
+            Rule::DNo5xx,
+            Deviation::ServerError {
+                status: 500,
+                body: Body::Other(BodyKind::Html),
+            },
+            "D-NO-5XX:http-500-html-not-json",
+        ),
+        (
+            Rule::RBody,
+            Deviation::HopLimit {
+                status: 413,
+                body: Body::Other(BodyKind::Html),
+            },
+            "R-BODY:http-413-html-not-json",
+        ),
+        (
+            Rule::DNo5xx,
+            Deviation::NotAmp {
+                status: 200,
+                body: excerpt(BodyKind::Text),
+            },
+            "D-NO-5XX:http-200-text-not-json",
+        ),
+        (
+            Rule::DSuccess,
+            Deviation::NotAmp {
+                status: 200,
+                body: excerpt(BodyKind::BadReportId),
+            },
+            "D-SUCCESS:http-200-report_id-is-not-a-json-integer-1",
+        ),
+        (
+            Rule::DNo5xx,
+            Deviation::Redirect { status: 302 },
+            "D-NO-5XX:http-302-redirect",
+        ),
+        (
+            Rule::RAuth,
+            Deviation::Recorded {
+                got: Body::Amp(Outcome::Error(ErrorCode::Unauthorized)),
+                status: 200,
+            },
+            "R-AUTH:answered-amp001",
+        ),
+        (
+            Rule::RBody,
+            Deviation::Transport(TransportError::Timeout(std::time::Duration::from_secs(10))),
+            "R-BODY:no-answer-within-the-timeout",
+        ),
+        (
+            Rule::DDefaults,
+            stored_diffs(|got| {
+                got.category = "Spam &amp; more".to_owned();
+                got.admin_notes = "x".to_owned();
+            }),
+            "D-DEFAULTS:stored-category-admin_notes",
+        ),
+        (
+            Rule::DDefaults,
+            Deviation::Unobservable {
+                error: "observer answered HTTP 404 for report 7".to_owned(),
+            },
+            "D-DEFAULTS:the-observer-could-not-read-the-report",
+        ),
+        (
+            Rule::RIds,
+            Deviation::IdsNotIncreasing {
+                pairs: vec![("a".to_owned(), 5, "b".to_owned(), 3)],
+            },
+            "R-IDS:ids-did-not-increase-strictly",
+        ),
+        (
+            Rule::DUnique,
+            Deviation::IdsRepeated {
+                ids: vec![(4, "c".to_owned())],
+            },
+            "D-UNIQUE:repeated-report-ids-within-the-run",
+        ),
+        (
+            Rule::DUnique,
+            Deviation::IdsReused {
+                ids: vec![(4, "c".to_owned(), "run-abc123".to_owned())],
+            },
+            "D-UNIQUE:report-ids-of-stored-earlier-reports-answered-again",
+        ),
+        (
+            Rule::DUnique,
+            Deviation::IdsRestarted {
+                ids: vec![(4, "c".to_owned())],
+                runs: vec!["run-x9".to_owned()],
+            },
+            "D-UNIQUE:report-ids-restarted-since-an-earlier-run",
+        ),
+    ];
+    for (rule, deviation, want) in cases {
+        assert_eq!(name(rule, Some(&deviation)), want, "{deviation:?}");
+        // Grouping gives the same name, whatever the check's texts say.
+        let findings = group(&[check("x", Class::Fail, rule, deviation)]);
+        assert_eq!(findings[0].name, want);
+    }
+}
+
 #[test]
 fn stored_checks_group_by_the_fields_that_differ() {
-    let stored = |id: &str, actual: &str| {
+    let stored = |id: &str, deviation| {
         check(
             &format!("{id}#stored"),
             Class::Fail,
-            "D-DEFAULTS",
-            actual,
-            "stored values differ beyond surrounding whitespace",
+            Rule::DDefaults,
+            deviation,
         )
     };
     let findings = group(&[
         stored(
             "a",
-            r#"report 3: additional_info "x", expected "y"; admin_notes "y", expected "x""#,
+            stored_diffs(|g| {
+                g.additional_info = "x".to_owned();
+                g.admin_notes = "y".to_owned();
+            }),
         ),
-        // A value that looks like another field, quotes and escapes inside.
+        // Values that look like another field change nothing.
         stored(
             "b",
-            r#"report 41: additional_info "q\"; category \"", expected ""; admin_notes "", expected "q\"; category \"""#,
+            stored_diffs(|g| {
+                g.additional_info = "q\"; category \"".to_owned();
+                g.admin_notes = "q\"; category \"".to_owned();
+            }),
         ),
         stored(
             "c",
-            r#"report 5: suspend_method nosuspend, expected immediate"#,
+            stored_diffs(|g| {
+                g.suspend_method = amp_contract::SuspendMethod::Immediate;
+            }),
         ),
     ]);
     let names: Vec<(&str, usize)> = findings
@@ -216,120 +458,35 @@ fn stored_checks_group_by_the_fields_that_differ() {
 }
 
 #[test]
-fn other_deviations_are_normalised() {
-    let d = |class, rule: &str, actual: &str, reason: &str| {
-        deviation(&check("x", class, rule, actual, reason)).slug
-    };
-    assert_eq!(
-        d(
-            Class::Fail,
-            "D-NO-5XX",
-            "HTTP 500 HTML, not JSON: \"Fatal error: Uncaught TypeError in api.php on line 42\"",
-            "HTTP 500 for a well-framed request"
-        ),
-        "http-500-html-not-json"
-    );
-    assert_eq!(
-        d(
-            Class::Fail,
-            "D-SUCCESS",
-            "HTTP 200 report_id 0 is not a JSON integer >= 1",
-            "report_id 0 is not a JSON integer >= 1"
-        ),
-        "http-200-report_id-is-not-a-json-integer-1"
-    );
-    assert_eq!(
-        d(
-            Class::NonStrict,
-            "D-REQUIRED",
-            "HTTP 413 AMP009 \"Missing required parameters.\"",
-            "AMP009 instead of AMP003: matches the page's example, not its code table"
-        ),
-        "http-413-amp009-instead-of-amp003"
-    );
-    assert_eq!(
-        d(
-            Class::NonStrict,
-            "R-ORDER",
-            "HTTP 200 AMP003 \"Invalid: category, service_id.\"",
-            "AMP003 names service_id, category but not in table order (shrunk in 3 steps)"
-        ),
-        "amp003-names-out-of-table-order"
-    );
-    assert_eq!(
-        d(
-            Class::Error,
-            "R-BODY",
-            "no answer within 10s",
-            "no answer within 10s"
-        ),
-        "no-answer-within-ns"
-    );
-    assert_eq!(
-        d(
-            Class::NonStrict,
-            "R-IDS",
-            "8 creates, 7 ordered pairs",
-            "ids did not increase strictly: a got 3 after b had got 5"
-        ),
-        "ids-did-not-increase-strictly"
-    );
-    let mut recorded = check("x", Class::Info, "R-AUTH", "HTTP 200 AMP001 \"No.\"", "");
-    recorded.expected = "any answer (recorded)".to_owned();
-    assert_eq!(deviation(&recorded).slug, "answered-amp001");
-    assert_eq!(
-        d(
-            Class::Fail,
-            "D-NO-5XX",
-            "HTTP 302 redirect to https://example.com/login",
-            "a redirect instead of the API's JSON"
-        ),
-        "http-302-redirect"
-    );
-}
-
-#[test]
-fn examples_are_the_shortest_reproductions() {
-    let mut checks: Vec<CheckResult> = (0..6)
-        .map(|i| status(&format!("c{i}"), 400, "application/json", "AMP003"))
-        .collect();
-    for (i, c) in checks.iter_mut().enumerate() {
-        c.reproduction = Some("x".repeat(10 - i));
-    }
-    let findings = group(&checks);
-    let examples: Vec<&str> = findings[0]
-        .examples
-        .iter()
-        .map(|e| e.check.as_str())
-        .collect();
-    assert_eq!(examples, ["c5", "c4", "c3"]);
-}
-
-#[test]
 fn known_failures_match_check_ids_rules_and_finding_names() {
     let mut run = report(vec![
-        status("a", 400, "application/json", "AMP002"),
-        status("b", 400, "application/json", "AMP003"),
+        status("a", 400, Some("application/json")),
+        status("b", 400, Some("application/json")),
         check(
             "suspend",
             Class::NonStrict,
-            "R-SUSPEND",
-            "HTTP 200 success, report_id 4",
-            "expected AMP003 by R-SUSPEND, got success: report 4 was created",
+            Rule::RSuspend,
+            reference(
+                Outcome::Error(ErrorCode::MissingParameters),
+                Outcome::Success,
+                Rule::RSuspend,
+            ),
         ),
         check(
             "auth",
             Class::Fail,
-            "D-AUTH",
-            "HTTP 200 AMP002 \"x\"",
-            "the page demands AMP001 (D-AUTH)",
+            Rule::DAuth,
+            page(
+                Outcome::Error(ErrorCode::Unauthorized),
+                Outcome::Error(ErrorCode::InvalidAction),
+                Rule::DAuth,
+            ),
         ),
         check(
             "timeout",
             Class::Error,
-            "D-AUTH",
-            "no answer within 1s",
-            "-",
+            Rule::DAuth,
+            Deviation::Transport(TransportError::Timeout(std::time::Duration::from_secs(1))),
         ),
     ]);
     let entries: HashSet<String> = [
@@ -381,8 +538,28 @@ fn known_failures_file_comments() {
 
 #[test]
 fn slugs_are_short_and_plain() {
-    assert_eq!(slugify("HTTP 400 → text/HTML; ü"), "http-400-text-html");
-    assert_eq!(slugify("…"), "other");
-    let long = slugify(&"word ".repeat(40));
-    assert!(long.len() <= SLUG_MAX && !long.ends_with('-'), "{long}");
+    assert_eq!(
+        render::slugify("HTTP 400 → text/HTML; ü"),
+        "http-400-text-html"
+    );
+    assert_eq!(render::slugify("…"), "other");
+    let long = render::slugify(&"word ".repeat(40));
+    assert!(long.len() <= 64 && !long.ends_with('-'), "{long}");
+}
+
+#[test]
+fn examples_are_the_shortest_reproductions() {
+    let mut checks: Vec<CheckResult> = (0..6)
+        .map(|i| status(&format!("c{i}"), 400, Some("application/json")))
+        .collect();
+    for (i, c) in checks.iter_mut().enumerate() {
+        c.reproduction = Some("x".repeat(10 - i));
+    }
+    let findings = group(&checks);
+    let examples: Vec<&str> = findings[0]
+        .examples
+        .iter()
+        .map(|e| e.check.as_str())
+        .collect();
+    assert_eq!(examples, ["c5", "c4", "c3"]);
 }
