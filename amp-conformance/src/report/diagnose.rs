@@ -88,15 +88,31 @@ fn hop(server: Option<&str>) -> String {
     }
 }
 
-/// The body parameters of a request whose decoded value has non-ASCII text (form or
-/// multipart), in order, each once; `["the body"]` when the body has non-ASCII bytes in no
+/// A body parameter whose text has what firewall rules key on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Telling {
+    name: String,
+    /// Letters beyond ASCII (charset and "restricted character" rules).
+    non_ascii: bool,
+    /// Quotes, brackets, `;` or markup (SQL- and script-injection rules).
+    markup: bool,
+}
+
+/// The body parameters (form or multipart) whose decoded text has non-ASCII letters, quotes,
+/// brackets or markup, in order, each once; "the body" when it has non-ASCII bytes in no
 /// parameter the kit can name.
-fn non_ascii_parts(content_type: Option<&str>, body: &[u8]) -> Vec<String> {
-    let mut parts: Vec<String> = Vec::new();
-    let mut add = |name: String| {
-        if !parts.contains(&name) {
-            parts.push(name);
+fn telling_parts(content_type: Option<&str>, body: &[u8]) -> Vec<Telling> {
+    let mut parts: Vec<Telling> = Vec::new();
+    let mut add = |name: &str, value: &str| {
+        let markup = value.contains(['\'', '"', '<', '>', ';', '(', ')', '`']);
+        if (value.is_ascii() && !markup) || parts.iter().any(|p| p.name == name) {
+            return;
         }
+        parts.push(Telling {
+            name: name.to_owned(),
+            non_ascii: !value.is_ascii(),
+            markup,
+        });
     };
     let multipart = content_type.is_some_and(|ct| {
         ct.trim_start()
@@ -115,21 +131,52 @@ fn non_ascii_parts(content_type: Option<&str>, body: &[u8]) -> Vec<String> {
                 .nth(1)
                 .and_then(|rest| rest.split('"').next())
                 .unwrap_or("a part");
-            if !value.is_ascii() {
-                add(name.to_owned());
-            }
+            add(name, value.trim_end_matches("\r\n"));
         }
     } else {
         for (key, value) in url::form_urlencoded::parse(body) {
-            if !value.is_ascii() || !key.is_ascii() {
-                add(key.into_owned());
-            }
+            let value = if key.is_ascii() {
+                value
+            } else {
+                // A key with non-ASCII text is named for it.
+                std::borrow::Cow::Owned(format!("{key}{value}"))
+            };
+            add(&key, &value);
         }
     }
-    if parts.is_empty() && !body.is_ascii() {
-        parts.push("the body".to_owned());
+    if !parts.iter().any(|p| p.non_ascii) && !body.is_ascii() {
+        parts.push(Telling {
+            name: "the body".to_owned(),
+            non_ascii: true,
+            markup: false,
+        });
     }
     parts
+}
+
+/// How a note names what a refused request carried: `non-ASCII text in additional_info;
+/// quotes or markup in category`.
+fn describe_parts(parts: &[Telling]) -> String {
+    let names = |pick: fn(&Telling) -> bool| -> Vec<&str> {
+        parts
+            .iter()
+            .filter(|p| pick(p))
+            .map(|p| p.name.as_str())
+            .collect()
+    };
+    let mut said = Vec::new();
+    let non_ascii = names(|p| p.non_ascii);
+    if !non_ascii.is_empty() {
+        said.push(format!("non-ASCII text in {}", non_ascii.join(", ")));
+    }
+    let markup = names(|p| p.markup);
+    if !markup.is_empty() {
+        said.push(format!(
+            "quotes, brackets or markup in {}",
+            markup.join(", ")
+        ));
+    }
+    said.join(" and ")
 }
 
 /// One request a front refused with its own page (403/406 HTML or text, not AMP JSON).
@@ -138,8 +185,8 @@ struct Blocked {
     check: String,
     status: u16,
     server: Option<String>,
-    /// The parameters with non-ASCII text (empty: the body is ASCII).
-    parts: Vec<String>,
+    /// The parameters with what firewall rules key on (empty: nothing of the kind).
+    parts: Vec<Telling>,
     /// A create the page demands to succeed.
     valid_create: bool,
 }
@@ -224,7 +271,8 @@ impl Diagnostics {
             self.server.clone_from(&answer.server);
         }
         let kind = BodyKind::of(&answer.body);
-        let parts = non_ascii_parts(ready.wire.header("content-type"), &ready.wire.body);
+        let parts = telling_parts(ready.wire.header("content-type"), &ready.wire.body);
+        let non_ascii = parts.iter().any(|p| p.non_ascii);
         // Only AMP answers say anything of the key: a web server's own page (its 413 for a
         // large body, say) is another hop speaking.
         if let BodyKind::Amp(amp) = &kind {
@@ -247,7 +295,7 @@ impl Diagnostics {
                 }
                 _ => {}
             }
-            if parts.is_empty() {
+            if !non_ascii {
                 self.amp_ascii += 1;
             } else {
                 self.amp_non_ascii += 1;
@@ -401,7 +449,7 @@ impl Diagnostics {
         let with_text: Vec<&Blocked> = self
             .blocked
             .iter()
-            .filter(|b| !b.parts.is_empty())
+            .filter(|b| b.parts.iter().any(|p| p.non_ascii))
             .collect();
         let statuses: BTreeSet<u16> = self.blocked.iter().map(|b| b.status).collect();
         let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
@@ -410,7 +458,7 @@ impl Diagnostics {
             if b.parts.is_empty() {
                 b.check.clone()
             } else {
-                format!("{} (non-ASCII text in {})", b.check, b.parts.join(", "))
+                format!("{} ({})", b.check, describe_parts(&b.parts))
             }
         };
         let examples: Vec<String> = creates
@@ -452,15 +500,22 @@ impl Diagnostics {
                 String::new()
             }
         } else {
+            let (n, are) = match creates.len() {
+                1 => ("1 of them is a create".to_owned(), "it"),
+                n => (format!("{n} of them are creates"), "they"),
+            };
             format!(
-                "{} of them are creates the page documents as valid: real reports like these \
-                 are blocked before they reach WHMCS.",
-                creates.len()
+                "{n} the page documents as valid ({are} must succeed): real reports like these \
+                 are blocked before they reach WHMCS."
             )
+        };
+        let more = match self.blocked_count.saturating_sub(examples.len()) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
         };
         Some(format!(
             "a firewall in front of the API refused {} requests with its own page (HTTP {}, {}) \
-             instead of passing them to PHP: {pattern}. {consequence} Refused: {}. Allow the \
+             instead of passing them to PHP: {pattern}. {consequence} Refused: {}{more}. Allow the \
              API's path through the firewall (for ModSecurity, a rule exclusion for \
              {} or for the parameters named), then run again.",
             self.blocked_count,
@@ -500,7 +555,8 @@ impl Diagnostics {
         let limit = if server.contains("nginx") {
             "nginx's client_max_body_size (1m by default)"
         } else if server.contains("apache") {
-            "Apache's LimitRequestBody"
+            "Apache's LimitRequestBody (or a module's own limit, such as ModSecurity's \
+             SecRequestBodyNoFilesLimit)"
         } else {
             "a hop's body limit"
         };
@@ -608,24 +664,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn non_ascii_parts_are_named_in_form_and_multipart_bodies() {
+    fn telling_parts_are_named_in_form_and_multipart_bodies() {
+        let names = |parts: Vec<Telling>| -> Vec<(String, bool, bool)> {
+            parts
+                .into_iter()
+                .map(|p| (p.name, p.non_ascii, p.markup))
+                .collect()
+        };
         assert_eq!(
-            non_ascii_parts(
+            names(telling_parts(
                 Some("application/x-www-form-urlencoded"),
-                b"action=create&category=Caf%C3%A9&admin_notes=x"
-            ),
-            vec!["category"]
+                b"action=create&category=Caf%C3%A9&admin_notes=x&additional_info=%27q%27"
+            )),
+            vec![
+                ("category".to_owned(), true, false),
+                ("additional_info".to_owned(), false, true)
+            ]
         );
-        assert!(non_ascii_parts(None, b"action=create&category=Spam").is_empty());
+        assert!(telling_parts(None, b"action=create&category=Spam").is_empty());
         let multipart = "--b\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ncreate\r\n\
              --b\r\nContent-Disposition: form-data; name=\"additional_info\"\r\n\r\nü\r\n--b--\r\n";
-        assert_eq!(
-            non_ascii_parts(
-                Some("multipart/form-data; boundary=b"),
-                multipart.as_bytes()
-            ),
-            vec!["additional_info"]
+        let parts = telling_parts(
+            Some("multipart/form-data; boundary=b"),
+            multipart.as_bytes(),
         );
+        assert_eq!(describe_parts(&parts), "non-ASCII text in additional_info");
     }
 
     #[test]

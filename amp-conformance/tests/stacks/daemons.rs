@@ -34,6 +34,7 @@ pub(crate) fn have(programs: &[&str]) -> bool {
         let found = match *program {
             "php-fpm" => php_fpm().is_some(),
             "mod_php" => php_fpm().is_some_and(|fpm| libphp(&fpm).exists()),
+            "modsecurity-crs" => Path::new(MOD_SECURITY).exists() && Path::new(CRS_RULES).is_dir(),
             _ => Command::new(program)
                 .arg("-v")
                 .stdin(Stdio::null())
@@ -49,12 +50,38 @@ pub(crate) fn have(programs: &[&str]) -> bool {
             );
             eprintln!(
                 "SKIPPED: {program} is not installed (apt-get install nginx apache2 php-fpm \
-                 libapache2-mod-php tinyproxy); set AMP_REQUIRE_STACKS=1 to make this a failure"
+                 libapache2-mod-php libapache2-mod-security2 modsecurity-crs tinyproxy); set \
+                 AMP_REQUIRE_STACKS=1 to make this a failure"
             );
             return false;
         }
     }
     true
+}
+
+/// Debian's ModSecurity module for Apache (libapache2-mod-security2).
+const MOD_SECURITY: &str = "/usr/lib/apache2/modules/mod_security2.so";
+/// Debian's OWASP Core Rule Set (modsecurity-crs).
+const CRS_RULES: &str = "/usr/share/modsecurity-crs/rules";
+
+/// The Apache configuration of ModSecurity (which needs mod_unique_id) with the OWASP Core
+/// Rule Set at `paranoia`, as Debian's packages install it (`modsecurity.conf-recommended` with the engine on, the CRS's
+/// own `crs-setup.conf`), its state in the stack's directory.
+pub(crate) fn modsecurity_crs(dir: &Path, paranoia: u8) -> String {
+    let dir = dir.display();
+    format!(
+        "LoadModule unique_id_module /usr/lib/apache2/modules/mod_unique_id.so\n\
+         LoadModule security2_module {MOD_SECURITY}\n\
+         SecRuleEngine On\nSecRequestBodyAccess On\nSecRequestBodyLimit 13107200\n\
+         SecRequestBodyNoFilesLimit 131072\nSecRequestBodyInMemoryLimit 131072\n\
+         SecRequestBodyLimitAction Reject\n\
+         SecRule REQBODY_ERROR \"!@eq 0\" \"id:200002,phase:2,t:none,log,deny,status:400\"\n\
+         SecTmpDir {dir}\nSecDataDir {dir}\nSecAuditEngine Off\n\
+         SecUnicodeMapFile /etc/modsecurity/unicode.mapping 20127\n\
+         SecAction \"id:900000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level={paranoia}\"\n\
+         Include /etc/modsecurity/crs/crs-setup.conf\n\
+         Include {CRS_RULES}/*.conf\n"
+    )
 }
 
 /// mod_php of the same PHP version as php-fpm (`libphp8.2.so`).

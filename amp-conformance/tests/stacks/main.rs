@@ -2,12 +2,13 @@
 //! under php-fpm behind nginx, under Apache with mod_php or proxy_fcgi, over HTTPS with a CA the
 //! test makes, through Debian's tinyproxy; and against each misconfiguration users meet
 //! (underscore headers dropped, an http→https redirect, the application down behind its front,
-//! a wrong path, a stock body limit, a WAF rule, a wrong --service id, an observer URL typo),
+//! a wrong path, a stock body limit, ModSecurity with the OWASP CRS and a PHP firewall rule, a
+//! wrong --service id, an observer URL typo),
 //! checking the exit code CONTRACT.md §4 gives and the note that names the cause.
 //!
 //! Each test starts its daemons on free loopback ports with configurations written into a
-//! temporary directory, and kills them on drop (`daemons.rs`). Without nginx, apache2, php-fpm
-//! or tinyproxy a test prints why and passes, unless `AMP_REQUIRE_STACKS=1` (set by .ci/run,
+//! temporary directory, and kills them on drop (`daemons.rs`). Without nginx, apache2, php-fpm,
+//! mod_php, ModSecurity's CRS or tinyproxy a test prints why and passes, unless `AMP_REQUIRE_STACKS=1` (set by .ci/run,
 //! which installs them).
 
 #![cfg(unix)]
@@ -415,6 +416,48 @@ async fn a_waf_rule_blocking_non_ascii_text_is_named_with_the_requests_it_blocke
     assert!(
         at < summary.find("D-NO-5XX").unwrap_or(summary.len()),
         "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modsecurity_crs_in_front_of_apache_is_named_with_the_creates_it_blocks() {
+    if !have(&["apache2", "php-fpm", "modsecurity-crs"]) {
+        return;
+    }
+    let mut stack = Stack::new("modsecurity");
+    stack.php_fpm(None);
+    // Paranoia level 1, the CRS's default.
+    let crs = daemons::modsecurity_crs(&stack.dir, 1);
+    let port = stack.apache(false, &format!("{APACHE_FIX}\n{crs}"));
+    let target = format!("http://127.0.0.1:{port}{API}");
+    let (code, out) = kit(
+        &[
+            "--target",
+            &target,
+            "--cases",
+            "5",
+            "--no-snapshots",
+            "--quiet",
+            "--allow-writes",
+            "--service",
+            "1=203.0.113.10",
+            "--service",
+            "3=none",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{out}\n{}", stack.logs());
+    let note = first_note(&out);
+    // The page's own kind of text (quotes, `&`, `=`, `%`, non-Latin letters, emoji) in a
+    // create it documents as valid: the CRS refuses it.
+    assert!(
+        note.contains("a firewall in front of the API")
+            && note.contains("Server: Apache")
+            && note.contains("success/text-special-characters (non-ASCII text in additional_info and quotes, brackets or markup in category)")
+            && note.contains("real reports like these are blocked"),
+        "{out}"
     );
 }
 
