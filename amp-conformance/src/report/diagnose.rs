@@ -225,6 +225,8 @@ pub(crate) struct Diagnostics {
     /// Requests a front refused with its own 403/406 page, and how many of them there were.
     blocked: Vec<Blocked>,
     blocked_count: usize,
+    /// How many of them were creates the page documents as valid.
+    blocked_creates: usize,
     /// AMP answers to requests whose body is ASCII, and to bodies with non-ASCII text.
     amp_ascii: usize,
     amp_non_ascii: usize,
@@ -334,13 +336,17 @@ impl Diagnostics {
             404 => self.not_found += 1,
             403 | 406 if !amp => {
                 self.blocked_count += 1;
-                if self.blocked.len() < EXAMPLES {
+                let valid_create = ready.documented.documented_valid();
+                self.blocked_creates += usize::from(valid_create);
+                // A few more examples for creates: they are the ones the note names first.
+                let kept = self.blocked.iter().filter(|b| b.valid_create).count();
+                if self.blocked.len() < EXAMPLES || (valid_create && kept < 4) {
                     self.blocked.push(Blocked {
                         check: ready.case.id.clone(),
                         status: answer.status,
                         server: answer.server.clone(),
                         parts,
-                        valid_create: ready.documented.documented_valid(),
+                        valid_create,
                     });
                 }
             }
@@ -491,7 +497,7 @@ impl Diagnostics {
                 self.amp_ascii + self.amp_non_ascii
             )
         };
-        let consequence = if creates.is_empty() {
+        let consequence = if self.blocked_creates == 0 {
             if text_rule {
                 "Real reports whose category or notes have non-ASCII text (names, quotes, \
                  other scripts) would be blocked the same way."
@@ -500,7 +506,7 @@ impl Diagnostics {
                 String::new()
             }
         } else {
-            let (n, are) = match creates.len() {
+            let (n, are) = match self.blocked_creates {
                 1 => ("1 of them is a create".to_owned(), "it"),
                 n => (format!("{n} of them are creates"), "they"),
             };
