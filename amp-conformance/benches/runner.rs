@@ -20,8 +20,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use amp_conformance::config::RunConfig;
 use amp_conformance::judge::Class;
-use amp_conformance::runner::{Observer, RunConfig, run};
+use amp_conformance::observer::Observer;
+use amp_conformance::runner::run;
 use amp_conformance::server::{Registry, ServerConfig, start_local};
 use amp_conformance::target::Secret;
 use amp_contract::envelope::ApiIds;

@@ -86,7 +86,7 @@ impl RunConfig {
     /// permission: writes, suspending values, its services and its observer.
     ///
     /// ```
-    /// use amp_conformance::runner::RunConfig;
+    /// use amp_conformance::config::RunConfig;
     /// use amp_conformance::target::Secret;
     /// use amp_contract::envelope::DedicatedIp;
     /// let config = RunConfig::owned_target(
@@ -171,6 +171,34 @@ impl RunConfig {
             concurrency: self.concurrency,
             profile: self.profile,
         }
+    }
+}
+
+/// What a command sends to: the embedded reference server or an endpoint URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// The embedded reference server (`reference` in `diff`, no `--target` in `run`).
+    Reference,
+    /// An endpoint URL.
+    Url(String),
+}
+
+impl Side {
+    /// `reference` names the embedded server; anything else is a URL.
+    pub fn parse(text: &str) -> Self {
+        if text == "reference" {
+            Self::Reference
+        } else {
+            Self::Url(text.to_owned())
+        }
+    }
+
+    /// The side a run's config names: its `--target`, or the embedded server.
+    pub fn of(config: &RunConfig) -> Self {
+        config
+            .target
+            .as_ref()
+            .map_or(Self::Reference, |t| Self::Url(t.clone()))
     }
 }
 
@@ -259,7 +287,7 @@ pub const DEFAULT_RATE: f64 = 5.0;
 /// A request to end a run early (Ctrl-C, SIGTERM), raised once and seen by every sender.
 ///
 /// ```
-/// use amp_conformance::send::Interrupt;
+/// use amp_conformance::config::Interrupt;
 /// let interrupt = Interrupt::default();
 /// assert_eq!(interrupt.raised(), None);
 /// interrupt.raise("SIGINT");

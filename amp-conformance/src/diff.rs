@@ -14,7 +14,7 @@ use crate::send::{Sender, StopCause};
 use crate::session::Session;
 use crate::target::{HttpAnswer, TransportError};
 
-pub use crate::session::Side;
+use crate::config::Side;
 
 /// What one answer comes to, for comparison: the parts an implementation must agree on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

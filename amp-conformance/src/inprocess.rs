@@ -26,9 +26,10 @@ use std::convert::Infallible;
 use amp_contract::envelope::DedicatedIp;
 
 use crate::config::RunConfig;
+use crate::config::RunError;
 use crate::observer::Observer;
 use crate::report::{RunReport, terminal};
-use crate::runner::{RunError, run};
+use crate::runner::run;
 use crate::server::API_PATH;
 use crate::target::{IN_PROCESS_ORIGIN, InProcessService, Secret};
 

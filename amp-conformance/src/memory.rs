@@ -9,25 +9,25 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// The file in the baseline directory.
-pub const FILE: &str = "report-ids.json";
+pub(crate) const FILE: &str = "report-ids.json";
 
 /// The ids seen from one target, over runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdMemory {
+pub(crate) struct IdMemory {
     /// Every id seen, as sorted, disjoint, inclusive ranges.
-    pub ranges: Vec<(u64, u64)>,
+    pub(crate) ranges: Vec<(u64, u64)>,
     /// The highest id seen.
-    pub highest: u64,
+    pub(crate) highest: u64,
     /// The run that saw it.
-    pub highest_run: String,
+    pub(crate) highest_run: String,
     /// Every run that added ids, oldest first (the last 20).
-    pub runs: Vec<String>,
+    pub(crate) runs: Vec<String>,
 }
 
 impl IdMemory {
     /// The memory in `dir`, or an empty one where there is none; an unreadable file is an
     /// error naming it.
-    pub fn load(dir: &Path) -> Result<Self, String> {
+    pub(crate) fn load(dir: &Path) -> Result<Self, String> {
         let path = dir.join(FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text)
@@ -38,7 +38,7 @@ impl IdMemory {
     }
 
     /// Writes it to `dir`.
-    pub fn save(&self, dir: &Path) -> std::io::Result<PathBuf> {
+    pub(crate) fn save(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(FILE);
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
@@ -47,13 +47,13 @@ impl IdMemory {
     }
 
     /// Whether `id` was seen before.
-    pub fn contains(&self, id: u64) -> bool {
+    pub(crate) fn contains(&self, id: u64) -> bool {
         let at = self.ranges.partition_point(|&(_, end)| end < id);
         self.ranges.get(at).is_some_and(|&(start, _)| start <= id)
     }
 
     /// Adds the ids of `run`.
-    pub fn add(&mut self, ids: impl IntoIterator<Item = u64>, run: &str) {
+    pub(crate) fn add(&mut self, ids: impl IntoIterator<Item = u64>, run: &str) {
         let mut all: Vec<(u64, u64)> = self.ranges.clone();
         let mut added = false;
         for id in ids {

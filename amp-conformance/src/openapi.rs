@@ -258,37 +258,7 @@ pub fn field_schema(field: &FieldMeta) -> Value {
             schema.insert("pattern".into(), json!("^[^\\u0000]*$"));
             notes.push("No NUL character.".to_owned());
         }
-        Kind::Boolean => {
-            let class = space_class();
-            let spellings: Vec<String> = BOOLEAN_TRUE
-                .iter()
-                .chain(BOOLEAN_FALSE)
-                .map(|s| case_insensitive(s))
-                .collect();
-            schema.insert("type".into(), json!("string"));
-            schema.insert(
-                "pattern".into(),
-                json!(format!("^[{class}]*(?:{})[{class}]*$", spellings.join("|"))),
-            );
-            schema.insert(
-                "examples".into(),
-                json!([boolean_wire(true), boolean_wire(false)]),
-            );
-            schema.insert(
-                "x-amp-boolean".into(),
-                json!({ "true": BOOLEAN_TRUE, "false": BOOLEAN_FALSE,
-                        "case_insensitive": true, "trimmed": true }),
-            );
-            notes.push(format!(
-                "A boolean as PHP's FILTER_VALIDATE_BOOLEAN reads it: true for {}, false for {} \
-                 (any case, surrounding whitespace ignored). PHP's http_build_query sends true as \
-                 `{}` and false as `{}`.",
-                BOOLEAN_TRUE.join(", "),
-                BOOLEAN_FALSE.join(", "),
-                boolean_wire(true),
-                boolean_wire(false)
-            ));
-        }
+        Kind::Boolean => boolean_schema(&mut schema, &mut notes),
         Kind::Ip => {
             schema.insert("type".into(), json!("string"));
             // anyOf, not oneOf: where `format` is only an annotation (the 2020-12 default),
@@ -309,27 +279,7 @@ pub fn field_schema(field: &FieldMeta) -> Value {
             notes.push("Case-sensitive.".to_owned());
         }
     }
-    match field.presence {
-        Presence::Required => {
-            notes.push("Required; empty or only whitespace counts as missing.".to_owned());
-        }
-        Presence::Optional => {}
-        Presence::Default(wire) => {
-            schema.insert("default".into(), typed_default(field, wire));
-            let shown = if wire.is_empty() {
-                "empty text".to_owned()
-            } else {
-                format!("`{wire}`")
-            };
-            notes.push(format!(
-                "Default when omitted, empty or only whitespace: {shown}."
-            ));
-        }
-        Presence::ResolvedDefault(text) => {
-            schema.insert("x-amp-default".into(), json!(text));
-            notes.push(format!("Default when omitted: {text}."));
-        }
-    }
+    presence_schema(field, &mut schema, &mut notes);
     if field.trim {
         notes.push("Surrounding whitespace is trimmed.".to_owned());
     }
@@ -354,6 +304,64 @@ pub fn field_schema(field: &FieldMeta) -> Value {
     schema.insert("x-amp-visibility".into(), json!(visibility));
     schema.insert("x-amp-trim".into(), json!(field.trim));
     Value::Object(schema)
+}
+
+/// A boolean parameter: the spellings PHP's FILTER_VALIDATE_BOOLEAN accepts.
+fn boolean_schema(schema: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    let class = space_class();
+    let spellings: Vec<String> = BOOLEAN_TRUE
+        .iter()
+        .chain(BOOLEAN_FALSE)
+        .map(|s| case_insensitive(s))
+        .collect();
+    schema.insert("type".into(), json!("string"));
+    schema.insert(
+        "pattern".into(),
+        json!(format!("^[{class}]*(?:{})[{class}]*$", spellings.join("|"))),
+    );
+    schema.insert(
+        "examples".into(),
+        json!([boolean_wire(true), boolean_wire(false)]),
+    );
+    schema.insert(
+        "x-amp-boolean".into(),
+        json!({ "true": BOOLEAN_TRUE, "false": BOOLEAN_FALSE,
+                "case_insensitive": true, "trimmed": true }),
+    );
+    notes.push(format!(
+        "A boolean as PHP's FILTER_VALIDATE_BOOLEAN reads it: true for {}, false for {} \
+         (any case, surrounding whitespace ignored). PHP's http_build_query sends true as \
+         `{}` and false as `{}`.",
+        BOOLEAN_TRUE.join(", "),
+        BOOLEAN_FALSE.join(", "),
+        boolean_wire(true),
+        boolean_wire(false)
+    ));
+}
+
+/// Whether the parameter must be sent, and its default.
+fn presence_schema(field: &FieldMeta, schema: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    match field.presence {
+        Presence::Required => {
+            notes.push("Required; empty or only whitespace counts as missing.".to_owned());
+        }
+        Presence::Optional => {}
+        Presence::Default(wire) => {
+            schema.insert("default".into(), typed_default(field, wire));
+            let shown = if wire.is_empty() {
+                "empty text".to_owned()
+            } else {
+                format!("`{wire}`")
+            };
+            notes.push(format!(
+                "Default when omitted, empty or only whitespace: {shown}."
+            ));
+        }
+        Presence::ResolvedDefault(text) => {
+            schema.insert("x-amp-default".into(), json!(text));
+            notes.push(format!("Default when omitted: {text}."));
+        }
+    }
 }
 
 /// A default in the schema's own type: a number for integers, the wire text otherwise.

@@ -16,19 +16,19 @@ use crate::safety::{self, Assessment};
 
 /// What the planner knows about this run.
 #[derive(Debug, Clone)]
-pub struct PlanContext {
+pub(crate) struct PlanContext {
     /// The embedded reference server (everything allowed) rather than a `--target`.
-    pub embedded: bool,
+    pub(crate) embedded: bool,
     /// Services known to exist, in the order given.
-    pub services: Vec<(u32, DedicatedIp)>,
+    pub(crate) services: Vec<(u32, DedicatedIp)>,
     /// An id known not to exist.
-    pub missing_service: Option<u32>,
+    pub(crate) missing_service: Option<u32>,
     /// `--allow-writes`.
-    pub allow_writes: bool,
+    pub(crate) allow_writes: bool,
     /// `--allow-suspend`.
-    pub allow_suspend: bool,
+    pub(crate) allow_suspend: bool,
     /// The run id, for the purge marker.
-    pub run_id: String,
+    pub(crate) run_id: String,
 }
 
 impl ServiceDirectory for PlanContext {
@@ -42,7 +42,7 @@ impl ServiceDirectory for PlanContext {
 
 impl PlanContext {
     /// The purge marker written into `admin_notes` (CONTRACT.md §6).
-    pub fn marker(&self) -> String {
+    pub(crate) fn marker(&self) -> String {
         format!("{}{}", crate::config::MARKER, self.run_id)
     }
 
@@ -64,7 +64,11 @@ impl PlanContext {
     /// ([`safety::pin_services`]); a request that could still create a report for a service
     /// the run may not touch is not sent. The embedded reference server is exempt (it is
     /// strict, and its services are the run's own).
-    pub fn guard(&self, wire: WireRequest, marker: Option<&str>) -> Result<WireRequest, String> {
+    pub(crate) fn guard(
+        &self,
+        wire: WireRequest,
+        marker: Option<&str>,
+    ) -> Result<WireRequest, String> {
         if self.embedded {
             return Ok(wire);
         }
@@ -143,7 +147,7 @@ impl PlanContext {
 
 /// A case ready to send, or the reason it is not sent.
 #[derive(Debug, Clone)]
-pub enum Planned {
+pub(crate) enum Planned {
     /// Send it.
     Send(Box<Ready>),
     /// Do not: the reason names what would enable it.
@@ -152,20 +156,20 @@ pub enum Planned {
 
 /// A case with its exact request.
 #[derive(Debug, Clone)]
-pub struct Ready {
+pub(crate) struct Ready {
     /// The case (for generated mutations, its expectation now set by the contract).
-    pub case: Case,
+    pub(crate) case: Case,
     /// The exact request.
-    pub wire: WireRequest,
+    pub(crate) wire: WireRequest,
     /// What a conforming server stores when it accepts it (D-DEFAULTS).
-    pub stored: Option<ResolvedCreate>,
+    pub(crate) stored: Option<ResolvedCreate>,
     /// What the page itself demands of the exact request (the documented layer).
-    pub documented: documented::Verdict,
+    pub(crate) documented: documented::Verdict,
 }
 
 /// Plans one case; `key` is the valid identifier (to ask the contract), `seed` makes the
 /// multipart boundary reproducible.
-pub fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
+pub(crate) fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planned {
     let writes = case.writes();
     if writes && !cx.may_write() {
         return Planned::Skip(
@@ -398,7 +402,7 @@ fn write_priority(case: &Case) -> u8 {
 /// The rules one create exercises: the case's own, the reference rules that make its request
 /// leave the documented layer (a generated `allow_unsuspend=on` exercises R-BOOL), the
 /// documented rule that demands its success, and the stateful checks every create feeds.
-pub fn write_coverage(ready: &Ready) -> Vec<Rule> {
+pub(crate) fn write_coverage(ready: &Ready) -> Vec<Rule> {
     let mut rules: Vec<Rule> = ready.case.rules.clone();
     match &ready.documented {
         documented::Verdict::Silent { rules: silent, .. } => rules.extend(silent.iter().copied()),
@@ -637,3 +641,7 @@ fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed
         budget: None,
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,28 +1,24 @@
 //! The run, along its data flow: cases → plan → send → judge (with shrinking) → stateful
-//! checks → report. Each stage owns its module ([`crate::cases`], [`crate::plan`],
-//! [`crate::send`], [`crate::judge`], [`crate::shrink`], [`crate::cases::stateful`],
-//! [`crate::report`]); this file only wires them.
+//! checks → report. Each stage owns its module ([`crate::cases`], `plan`, `send`,
+//! [`crate::judge`], `shrink`, `stateful`, [`crate::report`]); this file only wires them.
 
 use std::time::Instant;
 
-use crate::cases::stateful::{Created, IdSeen, across_runs, stateful, stored_checks};
+use crate::config::Side;
 use crate::config::random_token;
-pub use crate::config::{
-    DEFAULT_CASES, DEFAULT_CONCURRENCY, DEFAULT_MAX_WRITES, DEFAULT_RATE, DEFAULT_TIMEOUT_SECS,
-    RunConfig, RunError,
-};
+use crate::config::{RunConfig, RunError};
 use crate::judge::{self, Class};
-pub use crate::observer::Observer;
-use crate::plan::{Batch, PlanContext, prepare};
+use crate::plan::{Batch, PlanContext, Ready, prepare};
 use crate::report::checks::{finish, redact, skipped_result};
 use crate::report::diagnose::Diagnostics;
 use crate::report::{CheckResult, ReadOnlyCreate, RunContext, RunReport, Shrunk};
 use crate::send::{Sender, StopCause};
 use crate::server;
-use crate::session::{Session, Side};
+use crate::session::Session;
 use crate::shrink::{SHRINK_SHARE, shrink};
 use crate::snapshot::{self, SnapshotState};
-use crate::target::TransportError;
+use crate::stateful::{Created, IdSeen, across_runs, stateful, stored_checks};
+use crate::target::{Target, TransportError};
 
 /// The plan of a run as curl commands (`--dry-run`): nothing is sent, no server is started.
 pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
@@ -92,7 +88,7 @@ pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
     {
         out.push_str(&format!(
             "# {} [R-IDS]: up to {} sequential creates if the run's creates give no ordered pair\n",
-            crate::cases::stateful::R_IDS,
+            crate::stateful::R_IDS,
             plan.probe_budget
         ));
     }
@@ -192,31 +188,53 @@ fn context_of(
     }
 }
 
+/// One run under way: the session it sends through, the plan's stream of batches, and what
+/// the run keeps until its report (checks, ids, the baseline's pending answers). Its steps:
+/// [`Run::batch`] per batch (send, judge, shrink, read stored values back), then
+/// [`Run::baseline`], the checks over the whole run ([`Run::run_level`]) and the report.
+struct Run<'a> {
+    config: &'a RunConfig,
+    session: &'a Session,
+    target: &'a Target,
+    sender: Sender<'a>,
+    diagnostics: Diagnostics,
+    checks: Vec<CheckResult>,
+    stored: Vec<CheckResult>,
+    ids: Vec<IdSeen>,
+    read_only_creates: Vec<ReadOnlyCreate>,
+    /// Fixture answers for the baseline, checked once the run is over: answers that never
+    /// came from the API (a redirect, a front's page, a dropped key) must not become it.
+    /// With the check's class, which the baseline remembers (a fix is told from a regression).
+    pending_snapshots: Vec<(String, String, Class)>,
+    own_requests: usize,
+    shrinking: Shrinking,
+}
+
 async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport, RunError> {
-    let (key, seed, run_id, embedded) = (
-        &session.key,
-        session.seed,
-        session.run_id.as_str(),
-        session.embedded,
-    );
     let target = session
         .targets
         .first()
         .ok_or_else(|| RunError::Config("a run needs a target".to_owned()))?;
-    let endpoint = target.endpoint();
-    let cx = &session.cx;
-    let mut plan = prepare(config.planning(), cx, key.expose(), seed)?;
-    let sender = Sender::new(target, config.sending(), plan.total);
-    let mut diagnostics = Diagnostics::new(cx.services.iter().map(|(id, _)| *id).collect());
-    let mut snapshot_outcomes = Vec::new();
-    let mut snapshot_notes = Vec::new();
-    let mut pending_snapshots: Vec<(String, String, Class)> = Vec::new();
-    let mut checks: Vec<CheckResult> = Vec::new();
-    let mut stored: Vec<CheckResult> = Vec::new();
-    let mut ids: Vec<IdSeen> = Vec::new();
-    let mut read_only_creates = Vec::new();
-    let mut own_requests = 0usize;
-    let mut shrinking = Shrinking::default();
+    let mut plan = prepare(
+        config.planning(),
+        &session.cx,
+        session.key.expose(),
+        session.seed,
+    )?;
+    let mut run = Run {
+        config,
+        session,
+        target,
+        sender: Sender::new(target, config.sending(), plan.total),
+        diagnostics: Diagnostics::new(session.cx.services.iter().map(|(id, _)| *id).collect()),
+        checks: Vec::new(),
+        stored: Vec::new(),
+        ids: Vec::new(),
+        read_only_creates: Vec::new(),
+        pending_snapshots: Vec::new(),
+        own_requests: 0,
+        shrinking: Shrinking::default(),
+    };
     // Batch by batch (the fixtures, then the property cases as they are generated): what a
     // batch needs is dropped once it is judged, so a deep run holds one batch at a time.
     let started = Instant::now();
@@ -226,24 +244,32 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             out_of_time = Some(format!(
                 "--max-time {}s was reached after {} of the {} cases; the rest were not generated",
                 limit.as_secs_f64(),
-                checks.len(),
+                run.checks.len(),
                 plan.total
             ));
             break;
         }
+        run.batch(batch?, plan.fixture_count).await;
+    }
+    run.finish(plan.probe_budget, out_of_time).await
+}
+
+impl Run<'_> {
+    /// Sends one batch and judges its answers, in case order.
+    async fn batch(&mut self, batch: Batch, fixture_count: usize) {
         let Batch {
             ready,
             skipped,
             mut trees,
-        } = batch?;
-        sender.skipped(skipped.len());
+        } = batch;
+        self.sender.skipped(skipped.len());
         let mut results: Vec<(usize, CheckResult)> = skipped
             .into_iter()
             .map(|(index, s)| (index, skipped_result(&s.case, s.reason)))
             .collect();
-        let answers = sender.send(ready).await;
-        diagnostics.observe(&answers, endpoint);
-        own_requests += answers
+        let answers = self.sender.send(ready).await;
+        self.diagnostics.observe(&answers, self.target.endpoint());
+        self.own_requests += answers
             .iter()
             .filter(|(_, _, a, _)| !matches!(a, Err(TransportError::NotSent(_))))
             .count();
@@ -253,69 +279,25 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
                 results.push((index, skipped_result(&ready.case, reason.clone())));
                 continue;
             }
-            let mut verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
-            if let (true, Ok(http), true) = (
-                config.snapshots.is_some(),
-                &answer,
-                index < plan.fixture_count,
-            ) {
-                // Checked once the run is over: answers that never came from the API (a
-                // redirect, a front's page, a dropped key) must not become the baseline.
-                pending_snapshots.push((
-                    ready.case.id.clone(),
-                    snapshot::content(http, key, run_id),
-                    verdict.class,
-                ));
+            let verdict =
+                judge::judge(&ready.case, &ready.documented, &answer, self.config.profile);
+            if let (Some(_), Ok(http), true) =
+                (&self.config.snapshots, &answer, index < fixture_count)
+            {
+                let content = snapshot::content(http, &self.session.key, &self.session.run_id);
+                self.pending_snapshots
+                    .push((ready.case.id.clone(), content, verdict.class));
             }
-            let mut ready = ready;
-            let mut shrunk_in = None;
-            // Status and media type (R-STATUS, R-BODY's 413) do not depend on the values:
-            // nothing to shrink. A run cut short sends nothing more. One shrink per finding,
-            // none while one run-level cause explains the failures, and the extra requests
-            // capped at a share of the run's own (issue 17: shrinking multiplied the traffic).
-            let shrinkable = matches!(verdict.class, Class::Fail | Class::NonStrict)
-                && !verdict.status_only()
-                && config.interrupt.raised().is_none()
-                && !sender.stopped();
-            if let Some(tree) = trees.remove(&index).filter(|_| shrinkable) {
-                let finding = finding_key(&verdict);
-                if diagnostics.explains_failures() {
-                    shrinking.run_level += 1;
-                } else if shrinking.done.contains(&finding) {
-                    shrinking.same_finding += 1;
-                } else {
-                    let left = (own_requests / SHRINK_SHARE).saturating_sub(shrinking.sent);
-                    let shrunk = shrink(
-                        tree,
-                        &ready.case,
-                        &verdict,
-                        cx,
-                        target,
-                        config.profile,
-                        seed ^ index as u64,
-                        left,
-                    )
-                    .await;
-                    shrinking.sent += shrunk.sent;
-                    if left == 0 {
-                        shrinking.over_cap += 1;
-                    } else {
-                        shrinking.done.insert(finding);
-                    }
-                    if let Some((shrunk, v, steps)) = shrunk.found {
-                        ready = shrunk;
-                        verdict = v;
-                        shrunk_in = Some(Shrunk { steps });
-                    }
-                }
-            }
-            if let (Some(id), false) = (verdict.report_id(), cx.may_write()) {
-                read_only_creates.push(ReadOnlyCreate {
-                    check: ready.case.id.clone(),
-                    report_id: id,
-                });
-            }
+            let (ready, verdict, shrunk) = self
+                .shrunk(ready, verdict, trees.remove(&index), index)
+                .await;
             if let Some(id) = verdict.report_id() {
+                if !self.session.cx.may_write() {
+                    self.read_only_creates.push(ReadOnlyCreate {
+                        check: ready.case.id.clone(),
+                        report_id: id,
+                    });
+                }
                 created.push(Created {
                     check: ready.case.id.clone(),
                     id,
@@ -324,121 +306,215 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
                     sent,
                 });
             }
-            results.push((
-                index,
-                finish(&ready, &verdict, target, answer.as_ref().ok(), shrunk_in),
-            ));
+            let result = finish(&ready, &verdict, self.target, answer.as_ref().ok(), shrunk);
+            results.push((index, result));
         }
         results.sort_by_key(|(index, _)| *index);
-        checks.extend(results.into_iter().map(|(_, r)| r));
-        if config.interrupt.raised().is_none() {
-            stored.extend(stored_checks(config.observing(), target, &created).await);
+        self.checks.extend(results.into_iter().map(|(_, r)| r));
+        if self.config.interrupt.raised().is_none() {
+            let observing = self.config.observing();
+            self.stored
+                .extend(stored_checks(observing, self.target, &created).await);
         }
-        ids.extend(created.iter().map(IdSeen::from));
+        self.ids.extend(created.iter().map(IdSeen::from));
     }
-    let stop = sender.finish();
-    if let Some(snapshots) = &config.snapshots {
-        let reached_api = !diagnostics.explains_failures()
-            && stop.as_ref().is_none_or(|s| s.cause == StopCause::Broken);
-        if reached_api {
-            for (id, content, class) in &pending_snapshots {
-                match snapshots.check(id, content, Some(*class)) {
-                    Ok(outcome) => snapshot_outcomes.push(outcome),
-                    Err(e) => {
-                        snapshot_notes.push(format!(
-                            "cannot write snapshots in {}: {e}",
-                            snapshots.dir().display()
-                        ));
-                        break;
-                    }
+
+    /// The smallest request that still fails the same way, for a failing property case.
+    /// Status and media type (R-STATUS, R-BODY's 413) do not depend on the values: nothing to
+    /// shrink. A run cut short sends nothing more. One shrink per finding, none while one
+    /// run-level cause explains the failures, and the extra requests capped at a share of the
+    /// run's own (issue 17: shrinking multiplied the traffic).
+    async fn shrunk(
+        &mut self,
+        ready: Ready,
+        verdict: judge::Verdict,
+        tree: Option<crate::cases::properties::Tree>,
+        index: usize,
+    ) -> (Ready, judge::Verdict, Option<Shrunk>) {
+        let shrinkable = matches!(verdict.class, Class::Fail | Class::NonStrict)
+            && !verdict.status_only()
+            && self.config.interrupt.raised().is_none()
+            && !self.sender.stopped();
+        let Some(tree) = tree.filter(|_| shrinkable) else {
+            return (ready, verdict, None);
+        };
+        let finding = finding_key(&verdict);
+        if self.diagnostics.explains_failures() {
+            self.shrinking.run_level += 1;
+            return (ready, verdict, None);
+        }
+        if self.shrinking.done.contains(&finding) {
+            self.shrinking.same_finding += 1;
+            return (ready, verdict, None);
+        }
+        let left = (self.own_requests / SHRINK_SHARE).saturating_sub(self.shrinking.sent);
+        let shrunk = shrink(
+            tree,
+            &ready.case,
+            &verdict,
+            &self.session.cx,
+            self.target,
+            self.config.profile,
+            self.session.seed ^ index as u64,
+            left,
+        )
+        .await;
+        self.shrinking.sent += shrunk.sent;
+        if left == 0 {
+            self.shrinking.over_cap += 1;
+        } else {
+            self.shrinking.done.insert(finding);
+        }
+        match shrunk.found {
+            Some((smaller, verdict, steps)) => (smaller, verdict, Some(Shrunk { steps })),
+            None => (ready, verdict, None),
+        }
+    }
+
+    /// Compares the fixture answers with the baseline (or records them), when the run reached
+    /// the API; returns the outcomes and the notes.
+    fn baseline(
+        &mut self,
+        stop: Option<&crate::send::Stop>,
+    ) -> (Vec<snapshot::SnapshotOutcome>, Vec<String>) {
+        let (mut outcomes, mut notes) = (Vec::new(), Vec::new());
+        let pending = std::mem::take(&mut self.pending_snapshots);
+        let Some(snapshots) = &self.config.snapshots else {
+            return (outcomes, notes);
+        };
+        let reached_api = !self.diagnostics.explains_failures()
+            && stop.is_none_or(|s| s.cause == StopCause::Broken);
+        if !reached_api {
+            if !pending.is_empty() {
+                notes.push(format!(
+                    "the baseline in {} was neither compared nor extended: this run did not \
+                     reach the API (see the notes above), so its answers say nothing of the API's",
+                    snapshots.dir().display()
+                ));
+            }
+            return (outcomes, notes);
+        }
+        for (id, content, class) in &pending {
+            match snapshots.check(id, content, Some(*class)) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    notes.push(format!(
+                        "cannot write snapshots in {}: {e}",
+                        snapshots.dir().display()
+                    ));
+                    break;
                 }
             }
-        } else if !pending_snapshots.is_empty() {
-            snapshot_notes.push(format!(
-                "the baseline in {} was neither compared nor extended: this run did not reach \
-                 the API (see the notes above), so its answers say nothing of the API's",
-                snapshots.dir().display()
-            ));
         }
+        (outcomes, notes)
     }
-    drop(pending_snapshots);
-    if let Some(why) = sender.unreachable() {
-        return Err(RunError::Unreachable(format!(
-            "{endpoint}: {}",
-            key.redact(&why)
-        )));
-    }
-    let interrupted = config.interrupt.raised();
-    // A run cut short sends nothing more: no stateful probes.
-    let cut_short = stop.is_some() || interrupted.is_some();
-    let cases = checks.len();
-    checks.extend(stored);
-    // The baseline of a real target remembers its ids across runs (the embedded server is a
-    // new server every run).
-    // A replay re-judges recorded requests only: no stateful checks.
-    let cut_short = cut_short || config.replay.is_some();
-    let remember = config
-        .snapshots
-        .as_ref()
-        .filter(|_| !embedded && !cut_short && !ids.is_empty());
-    if let Some(snapshots) = remember {
-        let observe = config
-            .observer
-            .as_ref()
-            .map(|observer| (observer, target, config.timeout));
-        checks.push(across_runs(snapshots.dir(), &ids, run_id, snapshots.writes(), observe).await);
-    }
-    if !cut_short {
-        checks.extend(stateful(config.observing(), cx, target, ids, plan.probe_budget).await);
-    }
-    let mut notes = diagnostics.notes(endpoint, target.observations());
-    notes.extend(shrinking.note(own_requests));
-    notes.extend(snapshot_notes);
-    notes.extend(out_of_time);
-    notes.extend(stop.as_ref().map(|s| s.reason.clone()));
-    if let Some(signal) = interrupted {
-        notes.push(format!(
-            "interrupted by {signal}: the report covers what was answered before, and is \
-             incomplete; reports this run created carry `amp-conformance run {run_id}` in \
-             admin_notes"
-        ));
-    }
-    let mut report = RunReport {
-        tool: format!("amp-conformance {}", env!("CARGO_PKG_VERSION")),
-        target: if embedded {
-            format!("embedded reference server ({endpoint})")
-        } else {
-            endpoint.to_owned()
-        },
-        seed,
-        run_id: run_id.to_owned(),
-        profile: config.profile,
-        strict: config.strict,
-        checks,
-        notes,
-        snapshots: snapshot_outcomes
-            .into_iter()
-            .filter(|o| o.state != SnapshotState::Matched)
-            .collect(),
-        snapshot_dir: config
+
+    /// The checks over the whole run: ids across runs (against the baseline's memory), R-IDS
+    /// and D-UNIQUE with their probes, and the stored values read back. A run cut short or a
+    /// replay sends nothing more.
+    async fn run_level(&mut self, cut_short: bool, probe_budget: usize) {
+        let config = self.config;
+        self.checks.append(&mut self.stored);
+        let cut_short = cut_short || config.replay.is_some();
+        // The baseline of a real target remembers its ids across runs (the embedded server is
+        // a new server every run).
+        let remember = config
             .snapshots
             .as_ref()
-            .map(|s| s.dir().display().to_string()),
-        outage: stop.as_ref().is_some_and(|s| s.cause == StopCause::Outage),
-        misconfigured: stop
-            .as_ref()
-            .is_some_and(|s| s.cause == StopCause::Configuration),
-        stopped: stop.map(|s| s.reason),
-        interrupted: interrupted.map(str::to_owned),
-        unmatched_known_failures: Vec::new(),
-        context: run_context(config, cx),
-        cases,
-        read_only_creates,
-        passed: false,
-        seconds: 0.0,
-    };
-    redact(&mut report, key);
-    report.apply_known_failures(&config.known_failures);
-    report.settle();
-    Ok(report)
+            .filter(|_| !self.session.embedded && !cut_short && !self.ids.is_empty());
+        if let Some(snapshots) = remember {
+            let observe = config
+                .observer
+                .as_ref()
+                .map(|observer| (observer, self.target, config.timeout));
+            let run_id = &self.session.run_id;
+            let check = across_runs(
+                snapshots.dir(),
+                &self.ids,
+                run_id,
+                snapshots.writes(),
+                observe,
+            );
+            self.checks.push(check.await);
+        }
+        if !cut_short {
+            let ids = std::mem::take(&mut self.ids);
+            let cx = &self.session.cx;
+            let checks = stateful(config.observing(), cx, self.target, ids, probe_budget).await;
+            self.checks.extend(checks);
+        }
+    }
+
+    /// Ends the run: the baseline, the checks over the whole run, the notes, and the report.
+    async fn finish(
+        mut self,
+        probe_budget: usize,
+        out_of_time: Option<String>,
+    ) -> Result<RunReport, RunError> {
+        let (config, session) = (self.config, self.session);
+        let endpoint = self.target.endpoint();
+        let stop = self.sender.finish();
+        let (snapshot_outcomes, snapshot_notes) = self.baseline(stop.as_ref());
+        if let Some(why) = self.sender.unreachable() {
+            return Err(RunError::Unreachable(format!(
+                "{endpoint}: {}",
+                session.key.redact(&why)
+            )));
+        }
+        let interrupted = config.interrupt.raised();
+        let cases = self.checks.len();
+        self.run_level(stop.is_some() || interrupted.is_some(), probe_budget)
+            .await;
+        let mut notes = self.diagnostics.notes(endpoint, self.target.observations());
+        notes.extend(self.shrinking.note(self.own_requests));
+        notes.extend(snapshot_notes);
+        notes.extend(out_of_time);
+        notes.extend(stop.as_ref().map(|s| s.reason.clone()));
+        if let Some(signal) = interrupted {
+            notes.push(format!(
+                "interrupted by {signal}: the report covers what was answered before, and is \
+                 incomplete; reports this run created carry `amp-conformance run {}` in \
+                 admin_notes",
+                session.run_id
+            ));
+        }
+        let mut report = RunReport {
+            tool: format!("amp-conformance {}", env!("CARGO_PKG_VERSION")),
+            target: if session.embedded {
+                format!("embedded reference server ({endpoint})")
+            } else {
+                endpoint.to_owned()
+            },
+            seed: session.seed,
+            run_id: session.run_id.clone(),
+            profile: config.profile,
+            strict: config.strict,
+            checks: self.checks,
+            notes,
+            snapshots: snapshot_outcomes
+                .into_iter()
+                .filter(|o| o.state != SnapshotState::Matched)
+                .collect(),
+            snapshot_dir: config
+                .snapshots
+                .as_ref()
+                .map(|s| s.dir().display().to_string()),
+            outage: stop.as_ref().is_some_and(|s| s.cause == StopCause::Outage),
+            misconfigured: stop
+                .as_ref()
+                .is_some_and(|s| s.cause == StopCause::Configuration),
+            stopped: stop.map(|s| s.reason),
+            interrupted: interrupted.map(str::to_owned),
+            unmatched_known_failures: Vec::new(),
+            context: run_context(config, &session.cx),
+            cases,
+            read_only_creates: self.read_only_creates,
+            passed: false,
+            seconds: 0.0,
+        };
+        redact(&mut report, &session.key);
+        report.apply_known_failures(&config.known_failures);
+        report.settle();
+        Ok(report)
+    }
 }

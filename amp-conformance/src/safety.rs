@@ -24,7 +24,7 @@ use crate::cases::{Auth, WireRequest};
 
 /// Where a lenient server may read a parameter from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Source {
+pub(crate) enum Source {
     /// The query string (`$_GET`, `$_REQUEST`).
     Query,
     /// The body read as `application/x-www-form-urlencoded`, whatever its content type says.
@@ -39,22 +39,22 @@ pub enum Source {
 
 /// One parameter as a lenient server could read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Param {
+pub(crate) struct Param {
     /// Where it was read.
-    pub source: Source,
+    pub(crate) source: Source,
     /// Its name, lower-cased, PHP-mangled (`.`, space and `-` as `_`), array suffix removed.
-    pub name: String,
+    pub(crate) name: String,
     /// Whether the name used array syntax (`service_id[]`): PHP's `intval()` of an array is 1.
-    pub array: bool,
+    pub(crate) array: bool,
     /// The decoded value.
-    pub value: Vec<u8>,
+    pub(crate) value: Vec<u8>,
 }
 
 /// Every parameter some server the page allows could read from a request.
 #[derive(Debug, Clone, Default)]
-pub struct LenientReading {
+pub(crate) struct LenientReading {
     /// The parameters, source by source, in order.
-    pub params: Vec<Param>,
+    pub(crate) params: Vec<Param>,
 }
 
 /// The name a lenient server matches: lower-cased, leading blanks dropped, `.`, space and `-`
@@ -78,7 +78,7 @@ fn normalise(raw: &[u8]) -> (String, bool) {
 
 impl LenientReading {
     /// Reads `wire` as the most lenient server would.
-    pub fn of(wire: &WireRequest) -> Self {
+    pub(crate) fn of(wire: &WireRequest) -> Self {
         let mut reading = Self::default();
         if let Some(query) = &wire.query {
             reading.urlencoded(Source::Query, query.as_bytes());
@@ -153,13 +153,13 @@ impl LenientReading {
     }
 
     /// Every reading of the parameter `name` (already in normal form).
-    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Param> + 'a {
+    pub(crate) fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Param> + 'a {
         self.params.iter().filter(move |p| p.name == name)
     }
 
     /// The sources that carry at least one parameter of the action (where a lenient server
     /// could find a create), for the purge marker.
-    pub fn create_sources(&self) -> BTreeSet<Source> {
+    pub(crate) fn create_sources(&self) -> BTreeSet<Source> {
         self.params
             .iter()
             .filter(|p| p.name == ACTION_PARAM || CreateAbuseReport::field(&p.name).is_some())
@@ -249,7 +249,7 @@ fn disposition_name(headers: &[u8]) -> Option<&[u8]> {
 
 /// Why the page demands that a request be rejected whatever the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Demand {
+pub(crate) enum Demand {
     /// No valid key is sent (D-AUTH).
     NoKey,
     /// No value any server could read as the `create` action (D-ACTION).
@@ -262,30 +262,16 @@ pub enum Demand {
 
 /// What any server the page allows could do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Assessment {
+pub(crate) enum Assessment {
     /// The page demands a rejection: nothing can be created.
     Rejected(Demand),
     /// Some conformant server could create a report for one of these service ids.
     MayCreate(BTreeSet<u64>),
 }
 
-/// Reads `wire` as the most lenient server the page allows and says whether it could create.
-///
-/// ```
-/// use amp_conformance::cases::{Auth, WireRequest};
-/// use amp_conformance::safety::{Assessment, assess};
-/// let wire = |body: &str| WireRequest {
-///     method: "POST".into(),
-///     auth: Auth::Valid,
-///     headers: vec![],
-///     query: None,
-///     body: body.as_bytes().to_vec(),
-/// };
-/// // PHP's intval() reads `12abc` as 12: a write, even though the reference refuses it.
-/// let risk = assess(&wire("action=create&service_id=12abc&category=Spam"));
-/// assert_eq!(risk, Assessment::MayCreate([12].into()));
-/// ```
-pub fn assess(wire: &WireRequest) -> Assessment {
+/// Reads `wire` as the most lenient server the page allows and says whether it could create
+/// (PHP's `intval()` reads `12abc` as 12: a write, even though the reference refuses it).
+pub(crate) fn assess(wire: &WireRequest) -> Assessment {
     if matches!(wire.auth, Auth::Missing | Auth::Empty | Auth::Invalid) {
         return Assessment::Rejected(Demand::NoKey);
     }
@@ -324,7 +310,7 @@ pub fn assess(wire: &WireRequest) -> Assessment {
 /// Every positive service id PHP code could read from `value`: `intval()` (a leading number,
 /// exponent included), `intval($x, 0)` and `filter_var`'s octal and hex flags, and the digits
 /// alone (`preg_replace('/\D/', '', $x)`). Numbers too large saturate, as PHP's do.
-pub fn id_readings(value: &[u8]) -> BTreeSet<u64> {
+pub(crate) fn id_readings(value: &[u8]) -> BTreeSet<u64> {
     let mut ids = BTreeSet::new();
     let start = value
         .iter()
@@ -414,7 +400,7 @@ fn saturate(n: f64) -> u64 {
 /// `01` → `0999999`, `12abc` → `999999abc`): the one run of digits gets `to` after its leading
 /// zeros. `None` when that would change what the value tests (a number out of the id's range,
 /// or no digits to move); the caller then checks the request as it is.
-pub fn pin_value(value: &[u8], to: u32) -> Option<Vec<u8>> {
+pub(crate) fn pin_value(value: &[u8], to: u32) -> Option<Vec<u8>> {
     let first = value.iter().position(u8::is_ascii_digit)?;
     let len = value[first..]
         .iter()
@@ -450,7 +436,7 @@ fn lookup_field() -> Option<&'static str> {
 /// `wire` with every service id a lenient server could read in the query string or a form
 /// body (urlencoded or multipart) moved to `to` by [`pin_value`]. Other bytes stay as they
 /// were: a case about an invalid escape or a file part still sends it.
-pub fn pin_services(wire: &WireRequest, to: u32) -> WireRequest {
+pub(crate) fn pin_services(wire: &WireRequest, to: u32) -> WireRequest {
     let Some(field) = lookup_field() else {
         return wire.clone();
     };
@@ -516,7 +502,7 @@ fn pin_multipart(body: &[u8], boundary: &str, field: &str, to: u32) -> Vec<u8> {
 /// find a create and that source has no `admin_notes` yet: appended to the query string and
 /// to a body read as urlencoded, added as a part of a multipart body, as a member of a JSON
 /// object. (A form the planner renders already has it.)
-pub fn mark(wire: &WireRequest, marker: &str) -> WireRequest {
+pub(crate) fn mark(wire: &WireRequest, marker: &str) -> WireRequest {
     let Some(notes) = amp_contract::create::admin_notes_name() else {
         return wire.clone();
     };
@@ -596,6 +582,18 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn intval_reads_a_trailing_garbage_id_as_a_write() {
+        let wire = WireRequest {
+            method: "POST".into(),
+            auth: Auth::Valid,
+            headers: vec![],
+            query: None,
+            body: b"action=create&service_id=12abc&category=Spam".to_vec(),
+        };
+        assert_eq!(assess(&wire), Assessment::MayCreate([12].into()));
+    }
 
     fn post(body: &str) -> WireRequest {
         WireRequest {

@@ -21,10 +21,8 @@ pub(crate) struct Sent {
     pub(crate) answered: Instant,
 }
 
-pub use crate::config::Interrupt;
-
 /// How long requests in flight may still finish once a run is interrupted.
-pub const INTERRUPT_GRACE: Duration = Duration::from_millis(800);
+pub(crate) const INTERRUPT_GRACE: Duration = Duration::from_millis(800);
 
 /// Why sending stopped before the end.
 #[derive(Debug, Clone)]

@@ -5,53 +5,17 @@
 
 use amp_contract::envelope::{ApiIds, DedicatedIp};
 
-use crate::config::{DEFAULT_RATE, RunConfig, RunError, random_token};
+use crate::config::{DEFAULT_RATE, RunConfig, RunError, Side, random_token};
 use crate::observer::Observer;
 use crate::plan::PlanContext;
 use crate::server::{self, Registry, RunningServer, ServerConfig};
 use crate::target::{Secret, Target};
 
-/// What a command sends to: the embedded reference server or an endpoint URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Side {
-    /// The embedded reference server (`reference` in `diff`, no `--target` in `run`).
-    Reference,
-    /// An endpoint URL.
-    Url(String),
-}
-
-impl Side {
-    /// `reference` names the embedded server; anything else is a URL.
-    pub fn parse(text: &str) -> Self {
-        if text == "reference" {
-            Self::Reference
-        } else {
-            Self::Url(text.to_owned())
-        }
-    }
-
-    /// The side a run's config names: its `--target`, or the embedded server.
-    pub fn of(config: &RunConfig) -> Self {
-        config
-            .target
-            .as_ref()
-            .map_or(Self::Reference, |t| Self::Url(t.clone()))
-    }
-}
-
 /// The requests per second for a side: `--rate` when given, otherwise [`DEFAULT_RATE`] for an
 /// endpoint that is not on this machine, and no limit for the embedded server, an in-process
 /// service or loopback (CONTRACT.md §6).
 ///
-/// ```
-/// use amp_conformance::session::{Side, pacing};
-/// let remote = Side::Url("https://whmcs.example/api.php".into());
-/// assert_eq!(pacing(None, &remote, false), Some(5.0));
-/// assert_eq!(pacing(Some(20.0), &remote, false), Some(20.0));
-/// assert_eq!(pacing(None, &Side::Url("http://127.0.0.1:8080/api.php".into()), false), None);
-/// assert_eq!(pacing(None, &Side::Reference, false), None);
-/// ```
-pub fn pacing(rate: Option<f64>, side: &Side, in_process: bool) -> Option<f64> {
+pub(crate) fn pacing(rate: Option<f64>, side: &Side, in_process: bool) -> Option<f64> {
     rate.or_else(|| match side {
         Side::Url(url) if !in_process && !Target::is_loopback(url) => Some(DEFAULT_RATE),
         _ => None,
@@ -87,7 +51,7 @@ pub(crate) fn random_seed() -> u64 {
 }
 
 /// A command's setup, opened once and shared by its stages.
-pub struct Session {
+pub(crate) struct Session {
     /// The `API_ID` every side is sent.
     pub(crate) key: Secret,
     /// The run id of the purge marker.
@@ -110,7 +74,7 @@ impl Session {
     /// made up for the embedded server), starts an embedded server per `reference` side with
     /// the registry's services (or the run's `--service` ones), and builds each side's target
     /// with its pacing. Nothing is sent.
-    pub async fn open(config: &RunConfig, sides: &[Side]) -> Result<Self, RunError> {
+    pub(crate) async fn open(config: &RunConfig, sides: &[Side]) -> Result<Self, RunError> {
         let embedded = sides.iter().all(|s| *s == Side::Reference);
         let key = match (&config.key, embedded) {
             (Some(key), _) => key.clone(),
@@ -187,12 +151,12 @@ impl Session {
     }
 
     /// The targets, one per side, in the order given.
-    pub fn targets(&self) -> &[Target] {
+    pub(crate) fn targets(&self) -> &[Target] {
         &self.targets
     }
 
     /// Stops the embedded servers.
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         for server in self.servers {
             let _ = server.shutdown().await;
         }
@@ -225,9 +189,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn pacing_defaults_to_five_per_second_for_a_remote_endpoint_only() {
+        let remote = Side::Url("https://whmcs.example/api.php".into());
+        assert_eq!(pacing(None, &remote, false), Some(5.0));
+        assert_eq!(pacing(Some(20.0), &remote, false), Some(20.0));
+        let local = Side::Url("http://127.0.0.1:8080/api.php".into());
+        assert_eq!(pacing(None, &local, false), None);
+        assert_eq!(pacing(None, &Side::Reference, false), None);
+    }
+
     #[tokio::test]
     async fn a_run_against_a_remote_target_is_paced_by_default() {
         let config = remote();
+        let session = Session::open(&config, &[Side::of(&config)]).await.unwrap();
+        assert_eq!(session.targets()[0].rate(), Some(DEFAULT_RATE));
+        session.close().await;
+    }
+
+    /// CONTRACT.md §6: `replay` sends through the same session, paced the same way.
+    #[tokio::test]
+    async fn a_replay_against_a_remote_target_is_paced_by_default() {
+        let config = RunConfig {
+            replay: Some(Vec::new()),
+            ..remote()
+        };
         let session = Session::open(&config, &[Side::of(&config)]).await.unwrap();
         assert_eq!(session.targets()[0].rate(), Some(DEFAULT_RATE));
         session.close().await;

@@ -10,9 +10,10 @@ mod raw;
 
 use std::time::{Duration, Instant};
 
+use amp_conformance::config::{RunConfig, RunError};
 use amp_conformance::judge::Class;
 use amp_conformance::report::{Format, RunReport};
-use amp_conformance::runner::{RunConfig, RunError, run};
+use amp_conformance::runner::run;
 use raw::{RawRequest, reply, response, spawn};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;

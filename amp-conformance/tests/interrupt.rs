@@ -121,3 +121,77 @@ async fn sigint_ends_the_run_within_a_second_with_an_incomplete_report() {
 async fn sigterm_ends_the_run_with_status_143() {
     interrupted_by("TERM", 143).await;
 }
+
+/// `diff` sends through the same session and sender as `run`: a signal ends it within a
+/// second too, with the same status, saying it was interrupted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_ends_a_diff_within_a_second() {
+    let seen = Arc::new(tokio::sync::Notify::new());
+    let server = holding_target(3, seen.clone()).await;
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amp-conformance"))
+        .args(["diff", "--quiet", "--cases", "0"])
+        .args(["--timeout", "60", "--concurrency", "2"])
+        .args(["--target", "reference", "--target", &server.endpoint()])
+        .args(["--missing-service-id", "999"])
+        .env("AMP_API_ID", KEY)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    while server.count() < 4 {
+        if tokio::time::timeout(Duration::from_secs(30), seen.notified())
+            .await
+            .is_err()
+        {
+            let output = child.wait_with_output().await.unwrap();
+            panic!(
+                "{} requests arrived: {:?}",
+                server.count(),
+                raw::text(&output)
+            );
+        }
+    }
+    let signalled = Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("the diff ended after the signal")
+        .unwrap();
+    let (stdout, stderr) = raw::text(&output);
+    assert_eq!(output.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(signalled.elapsed() < Duration::from_secs(3));
+    assert!(stdout.contains("SIGINT"), "{stdout}");
+}
+
+/// The breaker holds for `diff` as for `run`: a side that refuses every connection stops the
+/// diff as an outage (exit 3), instead of a list of differences.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diff_side_that_is_down_is_an_outage() {
+    // A port nothing listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!("http://127.0.0.1:{port}/modules/addons/abusemanagerpro/includes/api.php");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_amp-conformance"))
+        .args(["diff", "--quiet", "--cases", "0", "--timeout", "5"])
+        .args(["--target", "reference", "--target", &down])
+        .args(["--missing-service-id", "999"])
+        .env("AMP_API_ID", KEY)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) = raw::text(&output);
+    assert_eq!(output.status.code(), Some(3), "{stdout}\n{stderr}");
+}

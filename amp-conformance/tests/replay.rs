@@ -108,7 +108,7 @@ async fn a_recorded_failure_fails_before_the_fix_and_passes_after() {
 /// A replay confirms only what it judged, under the run's services (CONTRACT.md §6).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_under_other_services_or_that_judges_nothing_does_not_pass() {
-    use amp_conformance::replay::RecordedExpect;
+    use amp_conformance::cases::recorded::RecordedExpect;
     // Every answer text/html: creates are findings too (R-STATUS), with their requests.
     let broken = spawn(Mutant::HtmlContentType).await;
     let report = run(config_for(&broken, 7)).await.unwrap();

@@ -274,7 +274,7 @@ async fn observer_command_reads_stored_reports() {
     let server = spawn(Mutant::SwapsNotes).await;
     let mut config = config_for(&server, SEED);
     let url = server.observe.clone();
-    config.observer = Some(amp_conformance::runner::Observer::Command(format!(
+    config.observer = Some(amp_conformance::observer::Observer::Command(format!(
         "python3 -c \"import sys, urllib.request; sys.stdout.write(urllib.request.urlopen('{url}').read().decode())\""
     )));
     let report = run(config).await.expect("run");

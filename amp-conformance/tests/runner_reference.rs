@@ -8,15 +8,15 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use amp_conformance::cases::{Case, fixtures, properties};
+use amp_conformance::cases::{Case, fixtures};
+use amp_conformance::config::RunConfig;
 use amp_conformance::judge::Class;
-use amp_conformance::plan::{PlanContext, Planned, plan};
 use amp_conformance::report::Format;
-use amp_conformance::rules::RULES;
-use amp_conformance::runner::{RunConfig, run};
+use amp_conformance::runner::run;
 use amp_conformance::snapshot::Snapshots;
 use amp_conformance::target::Secret;
-use support::{KEY, registry, workspace};
+use amp_contract::rules::RULES;
+use support::{KEY, workspace};
 
 fn embedded(seed: u64) -> RunConfig {
     let mut config = RunConfig::embedded();
@@ -28,18 +28,6 @@ fn embedded(seed: u64) -> RunConfig {
 
 fn fixture_cases() -> Vec<Case> {
     fixtures::load_dir(&workspace().join("fixtures/cases")).expect("fixtures load")
-}
-
-fn context() -> PlanContext {
-    let registry = registry();
-    PlanContext {
-        embedded: true,
-        services: registry.iter().collect(),
-        missing_service: Some(registry.missing_id()),
-        allow_writes: true,
-        allow_suspend: true,
-        run_id: "test".to_owned(),
-    }
 }
 
 #[tokio::test]
@@ -115,63 +103,6 @@ fn page_contradictions_each_have_a_case_that_explains_itself() {
             "no case for {needle}"
         );
     }
-}
-
-#[test]
-fn every_fixture_expectation_is_what_the_contract_answers() {
-    let cx = context();
-    for case in fixture_cases() {
-        let Planned::Send(ready) = plan(case.clone(), &cx, KEY, 1) else {
-            panic!("{} skipped against the embedded server", case.id);
-        };
-        let oracle = ready.wire.oracle(KEY, &cx);
-        use amp_conformance::cases::Expectation;
-        match (&ready.case.expect, &oracle) {
-            (Expectation::Info, _) | (Expectation::Success, Ok(_)) => {}
-            (
-                Expectation::Error {
-                    code,
-                    params,
-                    status,
-                },
-                Err(rejection),
-            ) => {
-                assert_eq!(*code, rejection.error.code, "{}", case.id);
-                assert_eq!(*status, rejection.status.as_u16(), "{}", case.id);
-                let named: Vec<&str> = params.iter().map(String::as_str).collect();
-                assert_eq!(named, rejection.error.params, "{}", case.id);
-            }
-            (expect, got) => panic!(
-                "{}: fixture expects {expect}, contract says {got:?}",
-                case.id
-            ),
-        }
-    }
-}
-
-#[test]
-fn the_seed_replays_the_same_property_cases() {
-    let cx = properties::PropertyContext {
-        cases: 60,
-        seed: 99,
-        services: vec![1, 2, 3],
-        missing_service: Some(4),
-        allow_writes: true,
-        allow_suspend: true,
-    };
-    let bodies = |seed: u64| -> Vec<(String, Vec<u8>)> {
-        let cx = properties::PropertyContext { seed, ..cx.clone() };
-        properties::generate(&cx, &context())
-            .expect("generate")
-            .into_iter()
-            .map(|p| match plan(p.case, &context(), KEY, 5) {
-                Planned::Send(r) => (r.case.id, r.wire.body),
-                Planned::Skip(c, _) => (c.id, Vec::new()),
-            })
-            .collect()
-    };
-    assert_eq!(bodies(99), bodies(99));
-    assert_ne!(bodies(99), bodies(100));
 }
 
 #[tokio::test]

@@ -670,43 +670,6 @@ async fn json_labelled_html_is_not_an_html_page() {
     );
 }
 
-/// CONTRACT.md §6: the default rate holds for every command that sends, through the one
-/// session each opens (run, replay, diff with a real side on either hand). Decided without
-/// sending anything to the non-loopback host.
-#[tokio::test]
-async fn the_default_rate_applies_to_a_remote_target_in_every_command() {
-    use amp_conformance::session::{Session, Side};
-    const REMOTE: &str =
-        "https://whmcs.example.invalid/modules/addons/abusemanagerpro/includes/api.php";
-    let remote = || {
-        let mut config = raw::config(REMOTE, KEY);
-        config.rate = None;
-        config
-    };
-    let run_config = remote();
-    let mut replay_config = remote();
-    replay_config.replay = Some(Vec::new());
-    let commands: [(&str, amp_conformance::config::RunConfig, Vec<Side>); 4] = [
-        ("run", run_config.clone(), vec![Side::of(&run_config)]),
-        (
-            "replay",
-            replay_config.clone(),
-            vec![Side::of(&replay_config)],
-        ),
-        ("diff", remote(), vec![Side::parse(REMOTE), Side::Reference]),
-        ("diff", remote(), vec![Side::Reference, Side::parse(REMOTE)]),
-    ];
-    for (command, config, sides) in commands {
-        let session = Session::open(&config, &sides).await.unwrap();
-        for (side, target) in sides.iter().zip(session.targets()) {
-            let expected =
-                matches!(side, Side::Url(_)).then_some(amp_conformance::runner::DEFAULT_RATE);
-            assert_eq!(target.rate(), expected, "{command}: {side:?}");
-        }
-        session.close().await;
-    }
-}
-
 /// Issue 20: a run that never reached the API (every answer a redirect, a dropped key) records
 /// no baseline, and says so, so that the fixed rerun is not failed by that run's answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

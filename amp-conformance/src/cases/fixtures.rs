@@ -23,7 +23,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Auth, BodySpec, Case, Encoding, Expectation, Origin, RequestSpec};
-use crate::rules::Rule;
+use amp_contract::rules::Rule;
 
 /// A fixture file that cannot be used, with the place to fix.
 #[derive(Debug, thiserror::Error)]
@@ -242,8 +242,9 @@ pub fn parse(text: &str, origin: &str, stem: &str) -> Result<Vec<Case>, FixtureE
     let mut cases = Vec::new();
     for spanned in file.case {
         let at = spanned.span().start;
-        let raw = spanned.into_inner();
-        let fail = |message: String| error(at, format!("case `{}`: {message}", raw.id));
+        let mut raw = spanned.into_inner();
+        let id = raw.id.clone();
+        let fail = |message: String| error(at, format!("case `{id}`: {message}"));
         if raw.id.is_empty()
             || !raw
                 .id
@@ -281,61 +282,8 @@ pub fn parse(text: &str, origin: &str, stem: &str) -> Result<Vec<Case>, FixtureE
                 )));
             }
         };
-        let mut body = match (raw.form, raw.body, raw.body_hex) {
-            (Some(form), None, None) => BodySpec::Form {
-                pairs: form
-                    .into_iter()
-                    .map(|(k, v)| (k.into_bytes(), v.into_bytes()))
-                    .collect(),
-                encoding,
-            },
-            (None, Some(body), None) => BodySpec::Raw(body.into_bytes()),
-            (None, None, Some(h)) => BodySpec::Raw(hex(&h).ok_or_else(|| {
-                fail("`body_hex` is not an even number of hex digits".to_owned())
-            })?),
-            (None, None, None) => BodySpec::Raw(Vec::new()),
-            _ => {
-                return Err(fail(
-                    "give at most one of `form`, `body`, `body_hex`".to_owned(),
-                ));
-            }
-        };
-        if let Some(size) = raw.pad_to {
-            // Oversize bodies (R-BODY): the last value grows to make the body `size` bytes.
-            match &mut body {
-                BodySpec::Raw(raw_body) if raw_body.len() < size => raw_body.resize(size, b'a'),
-                BodySpec::Form { pairs, .. } => {
-                    let current: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-                    if let Some((_, last)) = pairs.last_mut() {
-                        last.resize(last.len() + size.saturating_sub(current), b'a');
-                    }
-                }
-                BodySpec::Raw(_) => {}
-            }
-        }
-        let expect = match raw.expect.outcome.as_str() {
-            "success" => Expectation::Success,
-            "info" => Expectation::Info,
-            "error" => {
-                let code = raw
-                    .expect
-                    .code
-                    .as_deref()
-                    .ok_or_else(|| fail("an error expectation needs `code`".to_owned()))?
-                    .parse::<ErrorCode>()
-                    .map_err(|e| fail(e.to_string()))?;
-                Expectation::Error {
-                    code,
-                    params: raw.expect.params,
-                    status: raw.expect.status.unwrap_or(200),
-                }
-            }
-            other => {
-                return Err(fail(format!(
-                    "outcome `{other}`: use success, error or info"
-                )));
-            }
-        };
+        let body = body_of(&mut raw, encoding).map_err(&fail)?;
+        let expect = expectation_of(&mut raw).map_err(&fail)?;
         cases.push(Case {
             id: format!("{stem}/{}", raw.id),
             rules,
@@ -357,6 +305,63 @@ pub fn parse(text: &str, origin: &str, stem: &str) -> Result<Vec<Case>, FixtureE
         });
     }
     Ok(cases)
+}
+
+/// A case's body: a form (in `encoding`), raw text or hex bytes, grown to `pad_to` bytes.
+fn body_of(raw: &mut RawCase, encoding: Encoding) -> Result<BodySpec, String> {
+    let mut body = match (raw.form.take(), raw.body.take(), raw.body_hex.take()) {
+        (Some(form), None, None) => BodySpec::Form {
+            pairs: form
+                .into_iter()
+                .map(|(k, v)| (k.into_bytes(), v.into_bytes()))
+                .collect(),
+            encoding,
+        },
+        (None, Some(body), None) => BodySpec::Raw(body.into_bytes()),
+        (None, None, Some(h)) => BodySpec::Raw(
+            hex(&h).ok_or("`body_hex` is not an even number of hex digits".to_owned())?,
+        ),
+        (None, None, None) => BodySpec::Raw(Vec::new()),
+        _ => return Err("give at most one of `form`, `body`, `body_hex`".to_owned()),
+    };
+    if let Some(size) = raw.pad_to {
+        // Oversize bodies (R-BODY): the last value grows to make the body `size` bytes.
+        match &mut body {
+            BodySpec::Raw(raw_body) if raw_body.len() < size => raw_body.resize(size, b'a'),
+            BodySpec::Form { pairs, .. } => {
+                let current: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+                if let Some((_, last)) = pairs.last_mut() {
+                    last.resize(last.len() + size.saturating_sub(current), b'a');
+                }
+            }
+            BodySpec::Raw(_) => {}
+        }
+    }
+    Ok(body)
+}
+
+/// A case's expectation: success, an error (code, parameters, status) or info.
+fn expectation_of(raw: &mut RawCase) -> Result<Expectation, String> {
+    let expect = match raw.expect.outcome.as_str() {
+        "success" => Expectation::Success,
+        "info" => Expectation::Info,
+        "error" => {
+            let code = raw
+                .expect
+                .code
+                .as_deref()
+                .ok_or("an error expectation needs `code`".to_owned())?
+                .parse::<ErrorCode>()
+                .map_err(|e| e.to_string())?;
+            Expectation::Error {
+                code,
+                params: std::mem::take(&mut raw.expect.params),
+                status: raw.expect.status.unwrap_or(200),
+            }
+        }
+        other => return Err(format!("outcome `{other}`: use success, error or info")),
+    };
+    Ok(expect)
 }
 
 /// Loads every `*.toml` of `dir`, in file-name order; case ids must be unique.

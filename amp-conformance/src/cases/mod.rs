@@ -3,7 +3,7 @@
 
 pub mod fixtures;
 pub mod properties;
-pub mod stateful;
+pub mod recorded;
 
 use amp_contract::rules::Rule;
 use std::fmt;

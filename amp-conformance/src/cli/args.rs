@@ -10,11 +10,11 @@ use amp_contract::envelope::DedicatedIp;
 use clap::{Args, FromArgMatches};
 
 use crate::cases::fixtures::FixtureSource;
+use crate::config::{self, RunConfig};
 use crate::judge::Profile;
 use crate::observer::Observer;
 use crate::report::Format;
 use crate::report::findings::parse_known_failures;
-use crate::runner::{self, RunConfig};
 use crate::snapshot::Snapshots;
 use crate::target::Secret;
 
@@ -36,10 +36,10 @@ pub(crate) struct TargetArgs {
     #[arg(long, value_name = "PATH")]
     pub(super) api_id_file: Option<PathBuf>,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = runner::DEFAULT_CONCURRENCY, value_name = "N")]
+    #[arg(long, default_value_t = config::DEFAULT_CONCURRENCY, value_name = "N")]
     pub(super) concurrency: usize,
     /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = runner::DEFAULT_TIMEOUT_SECS, value_name = "SECS")]
+    #[arg(long, default_value_t = config::DEFAULT_TIMEOUT_SECS, value_name = "SECS")]
     pub(super) timeout: f64,
     /// Most requests per second (default 5 for a target that is not on this machine).
     #[arg(long, value_name = "N")]
@@ -352,16 +352,9 @@ pub(super) fn check_target(target: &str) -> Result<(), String> {
     }
 }
 
-/// The run `args` describe.
-pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
-    let (target_args, safety, cases, verdict, report, state) = (
-        &args.target,
-        &args.safety,
-        &args.cases,
-        &args.verdict,
-        &args.report,
-        &args.state,
-    );
+/// The flags that must agree with each other or be in range, checked before anything is read.
+fn check_flags(args: &RunArgs) -> Result<(), String> {
+    let (target_args, cases, report) = (&args.target, &args.cases, &args.report);
     if report.format.len() != report.output.len() {
         return Err(format!(
             "{} --format but {} --output: give each --format its --output PATH (or -)",
@@ -377,6 +370,57 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
             "--target is given more than once: give one URL (two only with `diff`)".to_owned(),
         );
     }
+    if cases.max_time.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+        return Err("--max-time must be a positive number of seconds".to_owned());
+    }
+    if target_args
+        .rate
+        .is_some_and(|r| !(r.is_finite() && r > 0.0))
+    {
+        return Err("--rate must be a positive number of requests per second".to_owned());
+    }
+    if let Some(proxy) = &target_args.proxy {
+        amp_contract::wire::Proxy::to(proxy).map_err(|e| format!("--proxy {e}"))?;
+    }
+    Ok(())
+}
+
+/// The observer `--observe-url` or `--observe-cmd` names.
+fn observer_of(state: &StateArgs) -> Result<Option<Observer>, String> {
+    Ok(match (&state.observe_url, &state.observe_cmd) {
+        (Some(url), _) if !url.contains("{report_id}") => {
+            return Err("--observe-url needs {report_id} where the report id goes".to_owned());
+        }
+        (Some(url), _) => Some(Observer::Url(url.clone())),
+        (None, Some(cmd)) => Some(Observer::Command(cmd.clone())),
+        (None, None) => None,
+    })
+}
+
+/// The PEM certificates `--ca-cert` names, checked to parse.
+fn ca_cert_of(target_args: &TargetArgs) -> Result<Option<Vec<u8>>, String> {
+    Ok(match &target_args.ca_cert {
+        None => None,
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read --ca-cert {}: {e}", path.display()))?;
+            amp_contract::wire::TrustedCerts::from_pem(&pem)
+                .map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
+            Some(pem)
+        }
+    })
+}
+
+/// The run `args` describe.
+pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
+    let (target_args, safety, cases, verdict, state) = (
+        &args.target,
+        &args.safety,
+        &args.cases,
+        &args.verdict,
+        &args.state,
+    );
+    check_flags(args)?;
     let target = target_args.targets.first();
     if let Some(target) = target {
         check_target(target)?;
@@ -391,23 +435,7 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
                 .map_err(|e| format!("cannot read --known-failures {}: {e}", path.display()))?,
         ),
     };
-    let observer = match (&state.observe_url, &state.observe_cmd) {
-        (Some(url), _) if !url.contains("{report_id}") => {
-            return Err("--observe-url needs {report_id} where the report id goes".to_owned());
-        }
-        (Some(url), _) => Some(Observer::Url(url.clone())),
-        (None, Some(cmd)) => Some(Observer::Command(cmd.clone())),
-        (None, None) => None,
-    };
-    if cases.max_time.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
-        return Err("--max-time must be a positive number of seconds".to_owned());
-    }
-    if target_args
-        .rate
-        .is_some_and(|r| !(r.is_finite() && r > 0.0))
-    {
-        return Err("--rate must be a positive number of requests per second".to_owned());
-    }
+    let observer = observer_of(state)?;
     let snapshot_dir = match (&state.snapshots, target) {
         _ if state.no_snapshots => None,
         (Some(dir), _) => Some(dir.clone()),
@@ -446,20 +474,8 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     // changed one fails the run.
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     let snapshots = snapshot_dir.map(|dir| Snapshots::new(dir, state.update_snapshots, !ci));
-    if let Some(proxy) = &target_args.proxy {
-        amp_contract::wire::Proxy::to(proxy).map_err(|e| format!("--proxy {e}"))?;
-    }
     let key = read_key(target_args)?;
-    let ca_cert = match &target_args.ca_cert {
-        None => None,
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read --ca-cert {}: {e}", path.display()))?;
-            amp_contract::wire::TrustedCerts::from_pem(&pem)
-                .map_err(|e| format!("--ca-cert {}: {e}", path.display()))?;
-            Some(pem)
-        }
-    };
+    let ca_cert = ca_cert_of(target_args)?;
     if key
         .as_ref()
         .is_some_and(|k| k.expose().len() < Secret::MIN_REDACTED)
@@ -474,7 +490,7 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
     let generated = cases.cases.unwrap_or(if cases.fixtures.no_builtin_cases {
         0
     } else {
-        runner::DEFAULT_CASES
+        config::DEFAULT_CASES
     });
     Ok(RunConfig {
         target: target.cloned(),
@@ -500,7 +516,7 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         fixtures: cases.fixtures.source(),
         progress: !target_args.quiet,
         max_writes: match target {
-            Some(_) => Some(safety.max_writes.unwrap_or(runner::DEFAULT_MAX_WRITES)),
+            Some(_) => Some(safety.max_writes.unwrap_or(config::DEFAULT_MAX_WRITES)),
             None => safety.max_writes,
         },
         rate: target_args.rate,

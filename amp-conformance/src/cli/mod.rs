@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::Side;
+use crate::config::{self, RunConfig, RunError};
 use crate::judge::Class;
 use crate::report::terminal;
-use crate::runner::{self, RunConfig, RunError};
 use crate::server::ServeArgs;
-use crate::session::Side;
 
 mod args;
 mod help;
@@ -84,7 +84,7 @@ pub struct ListArgs {
     #[command(flatten)]
     fixtures: FixtureArgs,
     /// Number of property cases to list.
-    #[arg(long, default_value_t = runner::DEFAULT_CASES, value_name = "N")]
+    #[arg(long, default_value_t = config::DEFAULT_CASES, value_name = "N")]
     cases: usize,
     /// Seed of the property cases.
     #[arg(long, default_value_t = 0, value_name = "S")]
@@ -303,7 +303,7 @@ fn interrupted_status(signal: &str) -> u8 {
 }
 
 /// Raises `interrupt` on the first SIGINT or SIGTERM; a second one ends the process at once.
-fn install_interrupt(interrupt: crate::send::Interrupt) {
+fn install_interrupt(interrupt: crate::config::Interrupt) {
     tokio::spawn(async move {
         let Ok(mut term) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -355,7 +355,7 @@ fn list(args: &ListArgs) -> ExitCode {
             case.title
         ));
     }
-    for (id, rule, title) in crate::cases::stateful::CHECKS {
+    for (id, rule, title) in crate::stateful::CHECKS {
         out.push_str(&format!("{id:<48} {rule:<14} {title}\n"));
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
@@ -457,7 +457,7 @@ mod tests {
             let session = Session::open(&config, &sides).await.unwrap();
             let rates: Vec<Option<f64>> = session.targets().iter().map(|t| t.rate()).collect();
             for (side, rate) in sides.iter().zip(&rates) {
-                let expected = matches!(side, Side::Url(_)).then_some(runner::DEFAULT_RATE);
+                let expected = matches!(side, Side::Url(_)).then_some(config::DEFAULT_RATE);
                 assert_eq!(*rate, expected, "{argv:?}: {side:?}");
             }
             session.close().await;

@@ -12,8 +12,8 @@ use amp_contract::{Action, ErrorCode};
 use serde::Serialize;
 
 use crate::cases::{Case, Expectation};
-use crate::rules::{Layer, layer};
 use crate::target::{HttpAnswer, TransportError};
+use amp_contract::rules::{Layer, layer};
 
 /// Outcome classes (CONTRACT.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

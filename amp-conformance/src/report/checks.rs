@@ -6,10 +6,10 @@ use amp_contract::documented;
 use amp_contract::rules::Rule;
 
 use super::{CheckResult, RunReport, Shrunk, curl, render};
+use crate::cases::recorded::Recorded;
 use crate::cases::{Case, Origin};
 use crate::judge::{Class, Deviation, Verdict};
 use crate::plan::Ready;
-use crate::replay::Recorded;
 use crate::target::{HttpAnswer, Secret, Target};
 
 pub(crate) fn origin_text(case: &Case) -> String {

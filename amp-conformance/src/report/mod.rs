@@ -13,7 +13,7 @@ pub mod terminal;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use amp_contract::rules::Rule;
 
@@ -58,7 +58,7 @@ pub struct CheckResult {
     pub reproduction: Option<String>,
     /// The exact request of a finding, for `amp-conformance replay` (the key is not in it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub request: Option<crate::replay::Recorded>,
+    pub request: Option<crate::cases::recorded::Recorded>,
     /// Where it comes from (`fixtures/cases/auth.toml:12`, `seed 42, valid #3`).
     pub origin: String,
     /// Listed in `--known-failures`: reported, but not failing the run.
@@ -132,7 +132,45 @@ pub struct RunReport {
     pub seconds: f64,
 }
 
-pub use crate::replay::RunContext;
+/// The safety context of a run (CONTRACT.md §6), as the JSON report records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunContext {
+    /// The embedded reference server rather than a `--target`.
+    pub embedded: bool,
+    /// `--service` ids with their dedicated IP (`none` without one), in the order given.
+    pub services: Vec<String>,
+    /// `--missing-service-id`.
+    pub missing_service: Option<u32>,
+    /// `--allow-writes`.
+    pub allow_writes: bool,
+    /// `--allow-suspend`.
+    pub allow_suspend: bool,
+    /// `--profile`.
+    pub profile: String,
+}
+
+impl RunContext {
+    /// The flags that give a run this context, as a user types them.
+    pub fn flags(&self) -> String {
+        let mut flags: Vec<String> = self
+            .services
+            .iter()
+            .map(|s| format!("--service {s}"))
+            .collect();
+        flags.extend(
+            self.missing_service
+                .map(|m| format!("--missing-service-id {m}")),
+        );
+        if self.allow_writes {
+            flags.push("--allow-writes".to_owned());
+        }
+        if self.allow_suspend {
+            flags.push("--allow-suspend".to_owned());
+        }
+        flags.push(format!("--profile {}", self.profile));
+        flags.join(" ")
+    }
+}
 
 /// A report created by a run that was not allowed to create any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -203,6 +203,22 @@ pub(crate) fn reason(
             .to_owned(),
         Deviation::Recorded { .. } => String::new(),
         Deviation::Transport(err) => err.to_string(),
+        _ => run_reason(rule, deviation),
+    };
+
+    if let Some(shrunk) = shrunk {
+        let _ = write!(
+            out,
+            " (shrunk in {} steps; the shrunk request still breaks {rule} per the contract)",
+            shrunk.steps
+        );
+    }
+    out
+}
+
+/// Why a check over the whole run (stored values, ids) is a finding.
+fn run_reason(rule: Rule, deviation: &Deviation) -> String {
+    match deviation {
         Deviation::Stored { diffs, .. } => {
             let beyond = diffs.iter().filter(|d| d.documented).count();
             if rule == Rule::DDefaults {
@@ -258,15 +274,8 @@ pub(crate) fn reason(
                 ids.join(", ")
             )
         }
-    };
-    if let Some(shrunk) = shrunk {
-        let _ = write!(
-            out,
-            " (shrunk in {} steps; the shrunk request still breaks {rule} per the contract)",
-            shrunk.steps
-        );
+        _ => String::new(),
     }
-    out
 }
 
 fn created_id(seen: &Seen) -> Option<u64> {

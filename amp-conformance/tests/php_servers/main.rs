@@ -28,9 +28,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use amp_conformance::config::RunConfig;
 use amp_conformance::judge::{Class, Profile};
+use amp_conformance::observer::Observer;
 use amp_conformance::report::{CheckResult, RunReport};
-use amp_conformance::runner::{Observer, RunConfig, run};
+use amp_conformance::runner::run;
 use amp_conformance::target::Secret;
 use amp_contract::envelope::DedicatedIp;
 

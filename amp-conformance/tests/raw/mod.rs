@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use amp_conformance::runner::RunConfig;
+use amp_conformance::config::RunConfig;
 use amp_conformance::target::Secret;
 use amp_contract::envelope::{self, ApiIds, Body, DedicatedIp, Request};
 use amp_contract::{ApiResponse, ErrorCode};

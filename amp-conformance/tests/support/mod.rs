@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use amp_conformance::runner::{Observer, RunConfig};
+use amp_conformance::config::RunConfig;
+use amp_conformance::observer::Observer;
 use amp_conformance::server::Registry;
 use amp_conformance::target::Secret;
 use amp_contract::envelope::{self, ApiIds, Body, Request};

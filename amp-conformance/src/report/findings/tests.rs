@@ -223,14 +223,22 @@ fn stored_diffs(edit: impl FnOnce(&mut amp_contract::ResolvedCreate)) -> Deviati
 /// is in it, never a value, an id, a description or a run id.
 #[test]
 fn finding_names_are_pinned_for_every_deviation_kind() {
+    let mut cases = answer_deviations();
+    cases.extend(body_and_run_deviations());
+    for (rule, deviation, want) in cases {
+        assert_eq!(name(rule, Some(&deviation)), want, "{deviation:?}");
+        // Grouping gives the same name, whatever the check's texts say.
+        let findings = group(&[check("x", Class::Fail, rule, deviation)]);
+        assert_eq!(findings[0].name, want);
+    }
+}
+
+/// Deviations of an AMP answer, with the finding name each must have.
+fn answer_deviations() -> Vec<(Rule, Deviation, &'static str)> {
     let amp003 = Outcome::Error(ErrorCode::MissingParameters);
     let params = vec!["category".to_owned()];
-    let excerpt = |kind| NotAmp {
-        kind,
-        excerpt: "Fatal error on line 42 of /var/www/api.php".to_owned(),
-    };
     let json = || Some("application/json".to_owned());
-    let cases: Vec<(Rule, Deviation, &str)> = vec![
+    vec![
         (
             Rule::RStatus,
             Deviation::Status {
@@ -304,6 +312,16 @@ fn finding_names_are_pinned_for_every_deviation_kind() {
             },
             "R-ORDER:amp003-names-out-of-table-order",
         ),
+    ]
+}
+
+/// Deviations of other bodies, transports and checks over the run, with their names.
+fn body_and_run_deviations() -> Vec<(Rule, Deviation, &'static str)> {
+    let excerpt = |kind| NotAmp {
+        kind,
+        excerpt: "Fatal error on line 42 of /var/www/api.php".to_owned(),
+    };
+    vec![
         (
             Rule::DNo5xx,
             Deviation::ServerError {
@@ -398,13 +416,7 @@ fn finding_names_are_pinned_for_every_deviation_kind() {
             },
             "D-UNIQUE:report-ids-restarted-since-an-earlier-run",
         ),
-    ];
-    for (rule, deviation, want) in cases {
-        assert_eq!(name(rule, Some(&deviation)), want, "{deviation:?}");
-        // Grouping gives the same name, whatever the check's texts say.
-        let findings = group(&[check("x", Class::Fail, rule, deviation)]);
-        assert_eq!(findings[0].name, want);
-    }
+    ]
 }
 
 #[test]

@@ -10,7 +10,7 @@ use amp_contract::rules::Rule;
 use amp_contract::{ResolvedCreate, documented};
 use futures_util::StreamExt;
 
-use super::{Case, Expectation, Origin, RequestSpec};
+use crate::cases::{Case, Expectation, Origin, RequestSpec};
 use crate::config::{MARKER, Observing};
 use crate::judge::stored::{compare_stored, stored_class};
 use crate::judge::{self, Class, Deviation, Profile};
@@ -24,18 +24,18 @@ use crate::target::Target;
 /// Sequential creates sent for R-IDS when the run's own creates give no ordered pair (a create
 /// answered before another was sent), budget permitting.
 /// The R-IDS check over the run's creates.
-pub const R_IDS: &str = "stateful/r-ids";
+pub(crate) const R_IDS: &str = "stateful/r-ids";
 /// The D-UNIQUE check over the run's creates.
-pub const D_UNIQUE: &str = "stateful/d-unique";
+pub(crate) const D_UNIQUE: &str = "stateful/d-unique";
 /// The D-DEFAULTS check when no observer is given (one `<case>#stored` check per create
 /// otherwise).
-pub const D_DEFAULTS: &str = "stateful/d-defaults";
+pub(crate) const D_DEFAULTS: &str = "stateful/d-defaults";
 
 /// D-UNIQUE across runs, through the baseline directory's memory of ids.
-pub const ACROSS_RUNS: &str = "stateful/ids-across-runs";
+pub(crate) const ACROSS_RUNS: &str = "stateful/ids-across-runs";
 
 /// The checks this source adds to a run, as `list` shows them: id, rule, title.
-pub const CHECKS: [(&str, Rule, &str); 4] = [
+pub(crate) const CHECKS: [(&str, Rule, &str); 4] = [
     (
         ACROSS_RUNS,
         Rule::DUnique,
