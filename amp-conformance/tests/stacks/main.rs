@@ -301,6 +301,11 @@ async fn an_http_to_https_redirect_and_a_self_signed_certificate() {
     let (code, out) = read_only(&target, &[]).await;
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("--ca-cert"), "{out}");
+    // In words that say what is wrong, not rustls' Debug text.
+    assert!(
+        out.contains("a CA certificate the server uses as its own") && !out.contains("Other("),
+        "{out}"
+    );
     let cert = stack.path("self.pem").display().to_string();
     let (code, out) = read_only(&target, &["--ca-cert", &cert]).await;
     assert_eq!(code, Some(0), "{out}\n{}", stack.logs());
