@@ -47,12 +47,32 @@ impl IdMemory {
     }
 
     /// Whether `id` was seen before.
+    #[cfg(test)]
     pub(crate) fn contains(&self, id: u64) -> bool {
         let at = self.ranges.partition_point(|&(_, end)| end < id);
         self.ranges.get(at).is_some_and(|&(start, _)| start <= id)
     }
 
+    /// Adds the ids of `run`, given as inclusive ranges.
+    pub(crate) fn add_ranges(&mut self, ranges: &[(u64, u64)], run: &str) {
+        let mut all: Vec<(u64, u64)> = self.ranges.clone();
+        all.extend_from_slice(ranges);
+        if let Some(&(_, top)) = ranges.iter().max_by_key(|(_, end)| *end) {
+            if top > self.highest || self.highest_run.is_empty() {
+                self.highest = self.highest.max(top);
+                self.highest_run = run.to_owned();
+            }
+        }
+        self.ranges = merged(all);
+        if !ranges.is_empty() {
+            self.runs.push(run.to_owned());
+            let excess = self.runs.len().saturating_sub(20);
+            self.runs.drain(..excess);
+        }
+    }
+
     /// Adds the ids of `run`.
+    #[cfg(test)]
     pub(crate) fn add(&mut self, ids: impl IntoIterator<Item = u64>, run: &str) {
         let mut all: Vec<(u64, u64)> = self.ranges.clone();
         let mut added = false;
@@ -64,21 +84,26 @@ impl IdMemory {
             }
             added = true;
         }
-        all.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(all.len());
-        for (start, end) in all {
-            match merged.last_mut() {
-                Some(last) if start <= last.1.saturating_add(1) => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
-            }
-        }
-        self.ranges = merged;
+        self.ranges = merged(all);
         if added {
             self.runs.push(run.to_owned());
             let excess = self.runs.len().saturating_sub(20);
             self.runs.drain(..excess);
         }
     }
+}
+
+/// `ranges` sorted and merged: disjoint, inclusive, adjacent ones joined.
+fn merged(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start <= last.1.saturating_add(1) => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
 }
 
 #[cfg(test)]

@@ -9,15 +9,16 @@ use crate::config::random_token;
 use crate::config::{RunConfig, RunError};
 use crate::judge::{self, Class};
 use crate::plan::{Batch, PlanContext, Ready, prepare};
-use crate::report::checks::{finish, redact, skipped_result};
+use crate::report::checks::{finish, redact, redact_check, skipped_result};
 use crate::report::diagnose::Diagnostics;
+use crate::report::log::CheckLog;
 use crate::report::{CheckResult, ReadOnlyCreate, RunContext, RunReport, Shrunk};
 use crate::send::{Sender, StopCause};
 use crate::server;
 use crate::session::Session;
 use crate::shrink::{SHRINK_SHARE, shrink};
 use crate::snapshot::{self, SnapshotState};
-use crate::stateful::{Created, IdSeen, across_runs, stateful, stored_checks};
+use crate::stateful::{Created, IdLedger, IdSeen, across_runs, stateful, stored_checks};
 use crate::target::{Target, TransportError};
 
 /// The plan of a run as curl commands (`--dry-run`): nothing is sent, no server is started.
@@ -198,9 +199,12 @@ struct Run<'a> {
     target: &'a Target,
     sender: Sender<'a>,
     diagnostics: Diagnostics,
-    checks: Vec<CheckResult>,
-    stored: Vec<CheckResult>,
-    ids: Vec<IdSeen>,
+    /// Every check so far, counted as it comes (a deep run keeps only the first ones in
+    /// memory).
+    checks: CheckLog,
+    /// How many of them are cases (the rest are stored-value and run-level checks).
+    cases: usize,
+    ids: IdLedger,
     read_only_creates: Vec<ReadOnlyCreate>,
     /// Fixture answers for the baseline, checked once the run is over: answers that never
     /// came from the API (a redirect, a front's page, a dropped key) must not become it.
@@ -227,9 +231,9 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         target,
         sender: Sender::new(target, config.sending(), plan.total),
         diagnostics: Diagnostics::new(session.cx.services.iter().map(|(id, _)| *id).collect()),
-        checks: Vec::new(),
-        stored: Vec::new(),
-        ids: Vec::new(),
+        checks: CheckLog::with_known_failures(config.known_failures.clone()),
+        cases: 0,
+        ids: IdLedger::default(),
         read_only_creates: Vec::new(),
         pending_snapshots: Vec::new(),
         own_requests: 0,
@@ -244,7 +248,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             out_of_time = Some(format!(
                 "--max-time {}s was reached after {} of the {} cases; the rest were not generated",
                 limit.as_secs_f64(),
-                run.checks.len(),
+                run.cases,
                 plan.total
             ));
             break;
@@ -310,13 +314,24 @@ impl Run<'_> {
             results.push((index, result));
         }
         results.sort_by_key(|(index, _)| *index);
-        self.checks.extend(results.into_iter().map(|(_, r)| r));
+        self.cases += results.len();
+        for (_, check) in results {
+            self.push(check);
+        }
         if self.config.interrupt.raised().is_none() {
             let observing = self.config.observing();
-            self.stored
-                .extend(stored_checks(observing, self.target, &created).await);
+            for check in stored_checks(observing, self.target, &created).await {
+                self.push(check);
+            }
         }
-        self.ids.extend(created.iter().map(IdSeen::from));
+        let batch: Vec<IdSeen> = created.iter().map(IdSeen::from).collect();
+        self.ids.add_batch(&batch);
+    }
+
+    /// Adds a check to the run's log, the key scrubbed from what a target's answer filled in.
+    fn push(&mut self, mut check: CheckResult) {
+        redact_check(&mut check, &self.session.key);
+        self.checks.push(check);
     }
 
     /// The smallest request that still fails the same way, for a failing property case.
@@ -414,14 +429,13 @@ impl Run<'_> {
     /// replay sends nothing more.
     async fn run_level(&mut self, cut_short: bool, probe_budget: usize) {
         let config = self.config;
-        self.checks.append(&mut self.stored);
         let cut_short = cut_short || config.replay.is_some();
         // The baseline of a real target remembers its ids across runs (the embedded server is
         // a new server every run).
         let remember = config
             .snapshots
             .as_ref()
-            .filter(|_| !self.session.embedded && !cut_short && !self.ids.is_empty());
+            .filter(|_| !self.session.embedded && !cut_short && self.ids.count() > 0);
         if let Some(snapshots) = remember {
             let observe = config
                 .observer
@@ -435,13 +449,16 @@ impl Run<'_> {
                 snapshots.writes(),
                 observe,
             );
-            self.checks.push(check.await);
+            let check = check.await;
+            self.push(check);
         }
         if !cut_short {
             let ids = std::mem::take(&mut self.ids);
             let cx = &self.session.cx;
             let checks = stateful(config.observing(), cx, self.target, ids, probe_budget).await;
-            self.checks.extend(checks);
+            for check in checks {
+                self.push(check);
+            }
         }
     }
 
@@ -462,7 +479,7 @@ impl Run<'_> {
             )));
         }
         let interrupted = config.interrupt.raised();
-        let cases = self.checks.len();
+        let cases = self.cases;
         self.run_level(stop.is_some() || interrupted.is_some(), probe_budget)
             .await;
         let mut notes = self.diagnostics.notes(endpoint, self.target.observations());
@@ -489,7 +506,10 @@ impl Run<'_> {
             run_id: session.run_id.clone(),
             profile: config.profile,
             strict: config.strict,
-            checks: self.checks,
+            checks: {
+                self.checks.flush();
+                self.checks
+            },
             notes,
             snapshots: snapshot_outcomes
                 .into_iter()

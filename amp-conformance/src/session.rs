@@ -107,12 +107,10 @@ impl Session {
             let endpoint = match (side, &registry) {
                 (Side::Url(url), _) => url.clone(),
                 (Side::Reference, Some(registry)) => {
-                    let server = server::start_local(ServerConfig::new(
-                        ApiIds::new([session.key.expose()]),
-                        registry.clone(),
-                    ))
-                    .await
-                    .map_err(|e| {
+                    let mut server_config =
+                        ServerConfig::new(ApiIds::new([session.key.expose()]), registry.clone());
+                    server_config.max_reports = Some(EMBEDDED_REPORTS);
+                    let server = server::start_local(server_config).await.map_err(|e| {
                         RunError::Config(format!("cannot start the embedded reference server: {e}"))
                     })?;
                     if embedded && session.observer.is_none() {
@@ -162,6 +160,11 @@ impl Session {
         }
     }
 }
+
+/// Reports the embedded server of a run keeps: the observer reads each one just after its
+/// create, so a deep run needs only the latest (issue 21: a million creates held a million
+/// reports).
+const EMBEDDED_REPORTS: usize = 10_000;
 
 /// The safety context of a run: what the planner may send (CONTRACT.md §6).
 pub(crate) fn plan_context(config: &RunConfig, embedded: bool, run_id: &str) -> PlanContext {

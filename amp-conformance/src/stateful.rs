@@ -2,7 +2,6 @@
 //! the run made (with sequential probes only where the run offers no ordered pair), and
 //! D-DEFAULTS through the observer, judged at both layers.
 
-use std::collections::HashSet;
 use std::time::Instant;
 
 use amp_contract::rules::Rule;
@@ -130,6 +129,102 @@ fn ids_in_order(created: &[IdSeen]) -> (usize, Vec<(String, u64, String, u64)>) 
     (pairs, violations)
 }
 
+/// What R-IDS and D-UNIQUE keep of a run's creates, in memory independent of their number:
+/// the ids as ranges, the ordered pairs counted batch by batch (every create of a batch was
+/// sent after every create of the batches before it was answered), the first violations, and
+/// the check names of the first creates (to name them in a finding).
+#[derive(Debug, Default)]
+pub(crate) struct IdLedger {
+    count: usize,
+    pairs: usize,
+    /// The create with the highest id among the earlier batches'.
+    highest: Option<(String, u64)>,
+    violations: Vec<(String, u64, String, u64)>,
+    ids: IdSet,
+    repeated: Vec<(u64, String)>,
+    named: Vec<(u64, String)>,
+}
+
+/// How many violations, repeats and named creates a ledger keeps.
+const LEDGER_SAMPLES: usize = 64;
+
+impl IdLedger {
+    /// Adds the creates of one batch.
+    pub(crate) fn add_batch(&mut self, batch: &[IdSeen]) {
+        let (pairs, violations) = ids_in_order(batch);
+        self.pairs += pairs + self.count * batch.len();
+        if let Some((earlier, highest)) = &self.highest {
+            for later in batch.iter().filter(|c| c.id <= *highest) {
+                self.violations
+                    .push((earlier.clone(), *highest, later.check.clone(), later.id));
+            }
+        }
+        self.violations.extend(violations);
+        self.violations.truncate(3);
+        for create in batch {
+            if !self.ids.insert(create.id) && self.repeated.len() < LEDGER_SAMPLES {
+                self.repeated.push((create.id, create.check.clone()));
+            }
+            if self.named.len() < LEDGER_SAMPLES {
+                self.named.push((create.id, create.check.clone()));
+            }
+        }
+        if let Some(top) = batch.iter().max_by_key(|c| c.id) {
+            if self.highest.as_ref().is_none_or(|(_, h)| top.id > *h) {
+                self.highest = Some((top.check.clone(), top.id));
+            }
+        }
+        self.count += batch.len();
+    }
+
+    /// How many creates.
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The ids as sorted, disjoint, inclusive ranges.
+    pub(crate) fn ranges(&self) -> &[(u64, u64)] {
+        &self.ids.0
+    }
+
+    /// The check that got `id`, when it is among the first creates.
+    fn check_of(&self, id: u64) -> String {
+        self.named
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map_or_else(|| "a create".to_owned(), |(_, c)| c.clone())
+    }
+}
+
+/// A set of ids as sorted, disjoint, inclusive ranges: a run's ids mostly follow each other.
+#[derive(Debug, Default)]
+struct IdSet(Vec<(u64, u64)>);
+
+impl IdSet {
+    /// Adds `id`; false if it was there.
+    fn insert(&mut self, id: u64) -> bool {
+        let at = self.0.partition_point(|&(_, end)| end < id);
+        if self.0.get(at).is_some_and(|&(start, _)| start <= id) {
+            return false;
+        }
+        let joins_previous = at > 0 && self.0[at - 1].1.checked_add(1) == Some(id);
+        let joins_next = self
+            .0
+            .get(at)
+            .is_some_and(|&(start, _)| id.checked_add(1) == Some(start));
+        match (joins_previous, joins_next) {
+            (true, true) => {
+                self.0[at - 1].1 = self.0[at].1;
+                self.0.remove(at);
+            }
+            (true, false) => self.0[at - 1].1 = id,
+            (false, true) => self.0[at].0 = id,
+            (false, false) => self.0.insert(at, (id, id)),
+        }
+        true
+    }
+}
+
 /// The class of a deviation the page allows under `profile`.
 fn deviation_class(profile: Profile) -> Class {
     match profile {
@@ -144,7 +239,7 @@ pub(crate) async fn stateful(
     config: Observing<'_>,
     cx: &PlanContext,
     target: &Target,
-    mut created: Vec<IdSeen>,
+    mut created: IdLedger,
     probes: usize,
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
@@ -152,7 +247,7 @@ pub(crate) async fn stateful(
     // Sequential probes are sent only when the run's own creates give no ordered pair, budget
     // permitting.
     let mut probe_problem = None;
-    if ids_in_order(&created).0 == 0 && probes >= 2 {
+    if created.pairs == 0 && probes >= 2 {
         probe_problem = send_probes(&probe, config, cx, target, probes, &mut created).await;
     }
     out.push(match probe_problem {
@@ -218,7 +313,7 @@ async fn send_probes(
     cx: &PlanContext,
     target: &Target,
     probes: usize,
-    created: &mut Vec<IdSeen>,
+    created: &mut IdLedger,
 ) -> Option<CheckResult> {
     let Planned::Send(ready) = plan::plan(probe.clone(), cx, target.key().expose(), 0) else {
         return None;
@@ -232,31 +327,31 @@ async fn send_probes(
         };
         let verdict = judge::judge(&ready.case, &ready.documented, &answer, config.profile);
         match verdict.report_id() {
-            Some(id) if verdict.class != Class::Fail => created.push(IdSeen {
+            Some(id) if verdict.class != Class::Fail => created.add_batch(&[IdSeen {
                 check: probe.id.clone(),
                 id,
                 sent,
-            }),
+            }]),
             _ => return Some(finish(&ready, &verdict, target, answer.as_ref().ok(), None)),
         }
     }
     None
 }
 
-fn r_ids(created: &[IdSeen], title: &str, profile: Profile) -> CheckResult {
-    let (pairs, violations) = ids_in_order(created);
+fn r_ids(created: &IdLedger, title: &str, profile: Profile) -> CheckResult {
+    let (pairs, violations) = (created.pairs, created.violations.clone());
     let check = Stateful {
         id: R_IDS,
         rule: Rule::RIds,
         title,
         expected: "strictly increasing ids",
     };
-    let actual = format!("{} creates, {pairs} ordered pairs", created.len());
+    let actual = format!("{} creates, {pairs} ordered pairs", created.count);
     if pairs == 0 {
         return check.skipped(
             format!(
                 "{} creates, none answered before another was sent",
-                created.len()
+                created.count
             ),
             "needs two creates in sequence (--allow-writes, --service, and --max-writes of at \
              least 2)"
@@ -270,26 +365,21 @@ fn r_ids(created: &[IdSeen], title: &str, profile: Profile) -> CheckResult {
     check.result(deviation_class(profile), actual, Some(deviation))
 }
 
-fn d_unique(created: &[IdSeen]) -> CheckResult {
+fn d_unique(created: &IdLedger) -> CheckResult {
     let check = Stateful {
         id: D_UNIQUE,
         rule: Rule::DUnique,
         title: "no two successful creates share a report_id",
         expected: "unique ids",
     };
-    if created.len() < 2 {
+    if created.count < 2 {
         return check.skipped(
             "fewer than two creates".to_owned(),
             "needs at least two successful creates (--allow-writes and --service)".to_owned(),
         );
     }
-    let mut seen = HashSet::new();
-    let repeated: Vec<(u64, String)> = created
-        .iter()
-        .filter(|c| !seen.insert(c.id))
-        .map(|c| (c.id, c.check.clone()))
-        .collect();
-    let actual = format!("{} creates", created.len());
+    let repeated = created.repeated.clone();
+    let actual = format!("{} creates", created.count);
     if repeated.is_empty() {
         return check.result(Class::Pass, actual, None);
     }
@@ -378,7 +468,7 @@ fn marked_run(notes: &str) -> Option<&str> {
 /// run's ids are then remembered (when `write`).
 pub(crate) async fn across_runs(
     dir: &std::path::Path,
-    ids: &[IdSeen],
+    ids: &IdLedger,
     run_id: &str,
     write: bool,
     observe: Option<(&crate::observer::Observer, &Target, std::time::Duration)>,
@@ -396,7 +486,7 @@ pub(crate) async fn across_runs(
     };
     let earlier = memory.clone();
     if write {
-        memory.add(ids.iter().map(|c| c.id), run_id);
+        memory.add_ranges(ids.ranges(), run_id);
         if let Err(e) = memory.save(dir) {
             let why = format!("cannot remember the ids in {}: {e}", dir.display());
             return check.skipped(why.clone(), why);
@@ -404,7 +494,7 @@ pub(crate) async fn across_runs(
     }
     if earlier.ranges.is_empty() {
         return check.skipped(
-            format!("{} ids", ids.len()),
+            format!("{} ids", ids.count()),
             format!(
                 "no earlier run is remembered in {}: this run's ids are{} kept for the next",
                 dir.display(),
@@ -412,11 +502,27 @@ pub(crate) async fn across_runs(
             ),
         );
     }
-    let again: Vec<&IdSeen> = ids.iter().filter(|c| earlier.contains(c.id)).collect();
+    // The ids of this run that earlier runs got: the ranges' overlaps.
+    let again: Vec<(u64, u64)> = ids
+        .ranges()
+        .iter()
+        .flat_map(|&(start, end)| {
+            earlier.ranges.iter().filter_map(move |&(s, e)| {
+                let (from, to) = (start.max(s), end.min(e));
+                (from <= to).then_some((from, to))
+            })
+        })
+        .collect();
+    let again_count: u64 = again.iter().map(|(from, to)| to - from + 1).sum();
+    let first_again = || {
+        again
+            .iter()
+            .flat_map(|&(from, to)| from..=to)
+            .map(|id| (id, ids.check_of(id)))
+    };
     let actual = format!(
-        "{} ids, {} seen by earlier runs; the highest seen before is {} (run {})",
-        ids.len(),
-        again.len(),
+        "{} ids, {again_count} seen by earlier runs; the highest seen before is {} (run {})",
+        ids.count(),
         earlier.highest,
         earlier.highest_run
     );
@@ -426,12 +532,12 @@ pub(crate) async fn across_runs(
     // The evidence: the report stored under each repeated id, read back.
     let mut reused = Vec::new();
     if let Some((observer, target, timeout)) = observe {
-        for seen in again.iter().take(20) {
-            let Ok(record) = read_record(observer, seen.id, target, timeout).await else {
+        for (id, check) in first_again().take(20) {
+            let Ok(record) = read_record(observer, id, target, timeout).await else {
                 continue;
             };
             if let Some(run) = marked_run(&record.values.admin_notes).filter(|r| *r != run_id) {
-                reused.push((seen.id, seen.check.clone(), run.to_owned()));
+                reused.push((id, check, run.to_owned()));
             }
         }
     }
@@ -443,12 +549,58 @@ pub(crate) async fn across_runs(
         );
     }
     let restarted = Deviation::IdsRestarted {
-        ids: again
-            .iter()
-            .take(5)
-            .map(|c| (c.id, c.check.clone()))
-            .collect(),
+        ids: first_again().take(5).collect(),
         runs: earlier.runs.clone(),
     };
     check.result(Class::Info, actual, Some(restarted))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn create(check: &str, id: u64, at: Instant, answered: Instant) -> IdSeen {
+        IdSeen {
+            check: check.to_owned(),
+            id,
+            sent: Sent { at, answered },
+        }
+    }
+
+    /// Batch by batch, the ledger counts the ordered pairs the whole list would give (every
+    /// create of a batch sent after every earlier one was answered) and finds the same
+    /// violations and repeats, holding ranges instead of every create.
+    #[test]
+    fn the_ledger_counts_pairs_and_repeats_across_batches() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let first = [create("a", 1, ms(0), ms(5)), create("b", 2, ms(1), ms(6))];
+        let second = [
+            create("c", 3, ms(10), ms(12)),
+            create("d", 2, ms(11), ms(13)),
+        ];
+        let mut ledger = IdLedger::default();
+        ledger.add_batch(&first);
+        ledger.add_batch(&second);
+        let whole: Vec<IdSeen> = first.iter().chain(&second).cloned().collect();
+        assert_eq!(ledger.pairs, ids_in_order(&whole).0);
+        assert_eq!(ledger.count(), 4);
+        assert_eq!(ledger.repeated, [(2, "d".to_owned())]);
+        assert_eq!(ledger.violations, [("b".to_owned(), 2, "d".to_owned(), 2)]);
+        assert_eq!(ledger.ranges(), [(1, 3)]);
+    }
+
+    #[test]
+    fn an_id_set_merges_neighbours() {
+        let mut set = IdSet::default();
+        for id in [5, 3, 4, 10, 12, 11, 1] {
+            assert!(set.insert(id));
+        }
+        assert!(!set.insert(4));
+        assert_eq!(set.0, [(1, 1), (3, 5), (10, 12)]);
+        assert!(set.insert(2));
+        assert_eq!(set.0, [(1, 5), (10, 12)]);
+    }
 }

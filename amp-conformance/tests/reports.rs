@@ -27,7 +27,7 @@ async fn typed_run(mutant: Mutant) -> (RunReport, String) {
     config.fixtures = FixtureSource::builtin();
     let mut report = run(config).await.expect("run");
     report.seconds = 0.0;
-    for check in &mut report.checks {
+    for check in report.checks.iter_mut() {
         check.elapsed_ms = None;
     }
     let origin = server

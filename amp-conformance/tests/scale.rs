@@ -71,3 +71,112 @@ fn max_time_ends_case_generation_and_the_run_reports_what_it_ran() {
         started.elapsed()
     );
 }
+
+/// The kit's own `serve` on loopback, as a separate server a `--target` run is pointed at.
+struct Serve {
+    child: std::process::Child,
+    endpoint: String,
+    observe: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const KEY: &str = "scale-test-key-0123";
+
+fn serve() -> Serve {
+    use std::io::BufRead;
+    let services = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/services.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amp-conformance"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--services", services])
+        .env("AMP_API_ID", KEY)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = std::io::BufReader::new(stdout)
+        .lines()
+        .take(20)
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .expect("serve says where it listens");
+    let origin = line.trim().trim_end_matches('/').to_owned();
+    Serve {
+        child,
+        endpoint: format!("{origin}/modules/addons/abusemanagerpro/includes/api.php"),
+        observe: format!("{origin}/_amp/reports/{{report_id}}"),
+    }
+}
+
+/// Peak RSS in KiB of a `--target` run with writes of `cases` property cases.
+fn peak_of_a_writing_run(server: &Serve, cases: usize) -> Option<u64> {
+    let time = std::path::Path::new("/usr/bin/time");
+    let output = Command::new(time)
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_amp-conformance"))
+        .args(["run", "--quiet", "--no-snapshots", "--seed", "5"])
+        .args(["--cases", &cases.to_string()])
+        .args(["--target", &server.endpoint])
+        .args(["--observe-url", &server.observe])
+        .args(["--missing-service-id", "999"])
+        .args([
+            "--allow-writes",
+            "--service",
+            "1",
+            "--service",
+            "2=203.0.113.9",
+        ])
+        .args(["--max-writes", "100000000", "--concurrency", "8"])
+        .env("AMP_API_ID", KEY)
+        .env_remove("CI")
+        .output()
+        .ok()?;
+    let (stdout, stderr) = text(&output);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("checks ("), "{stdout}");
+    stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Issue 21: memory independent of the number of cases on the path users take, a `--target`
+/// run with writes (stored values read back through the observer) against a separate server.
+/// Two sizes an order of magnitude apart: the larger run's extra 27,000 cases (and their
+/// stored-value checks) would add more than 27 MB at 1 KB a check kept; the bound on the
+/// growth is 12 MB.
+#[test]
+fn a_writing_target_run_grows_by_less_than_a_kilobyte_a_check() {
+    if !Command::new("/usr/bin/time")
+        .args(["-v", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("note: /usr/bin/time -v is not available; the memory bound is not measured");
+        return;
+    }
+    let server = serve();
+    let (small, large) = (3_000, 30_000);
+    let small_kib = peak_of_a_writing_run(&server, small).expect("peak RSS");
+    let large_kib = peak_of_a_writing_run(&server, large).expect("peak RSS");
+    eprintln!(
+        "peak RSS of a writing --target run: {small} cases {} MiB, {large} cases {} MiB",
+        small_kib / 1024,
+        large_kib / 1024
+    );
+    let growth = large_kib.saturating_sub(small_kib);
+    assert!(
+        growth < 12 * 1024,
+        "{small} cases: {small_kib} KiB, {large} cases: {large_kib} KiB (+{growth} KiB)"
+    );
+}

@@ -9,14 +9,14 @@ use std::fmt;
 use amp_contract::documented::{Demand, Verdict as Documented};
 use amp_contract::rules::Rule;
 use amp_contract::{Action, ErrorCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cases::{Case, Expectation};
 use crate::target::{HttpAnswer, TransportError};
 use amp_contract::rules::{Layer, layer};
 
 /// Outcome classes (CONTRACT.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING-KEBAB-CASE")]
 pub enum Class {
     /// Meets every rule the check names.

@@ -32,6 +32,7 @@ pub(crate) fn skipped_result(case: &Case, reason: String) -> CheckResult {
         actual: "not sent".to_owned(),
         reason,
         deviation: None,
+        finding: None,
         shrunk: None,
         reproduction: None,
         request: None,
@@ -76,6 +77,7 @@ pub(crate) fn finish(
             render::reason(verdict.rule, d, Some(&verdict.seen), &expected, shrunk)
         }),
         deviation: verdict.deviation.clone(),
+        finding: None,
         shrunk,
         reproduction: finding.then(|| curl::command(&target.url_for(wire), wire)),
         request: finding.then(|| Recorded::of(wire, &case.expect)),
@@ -123,6 +125,7 @@ impl Stateful<'_> {
             actual,
             reason,
             deviation: None,
+            finding: None,
             shrunk: None,
             reproduction: None,
             request: None,
@@ -133,13 +136,19 @@ impl Stateful<'_> {
     }
 }
 
+/// Replaces the key in every text of `check` that a target's answer could have filled
+/// (CONTRACT.md §6: the `API_ID` appears in no output).
+pub(crate) fn redact_check(check: &mut CheckResult, key: &Secret) {
+    for text in [&mut check.actual, &mut check.reason, &mut check.expected] {
+        *text = key.redact(text);
+    }
+}
+
 /// Replaces the key in every text of `report` that a target's answer could have filled
 /// (CONTRACT.md §6: the `API_ID` appears in no output).
 pub(crate) fn redact(report: &mut RunReport, key: &Secret) {
-    for check in &mut report.checks {
-        for text in [&mut check.actual, &mut check.reason, &mut check.expected] {
-            *text = key.redact(text);
-        }
+    for check in report.checks.iter_mut() {
+        redact_check(check, key);
     }
     for note in report.notes.iter_mut().chain(report.stopped.as_mut()) {
         *note = key.redact(note);

@@ -1,7 +1,5 @@
 //! The JUnit XML report (quick-junit), one test case per check.
 
-use std::collections::HashMap;
-
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::RunReport;
@@ -13,14 +11,10 @@ use crate::judge::Class;
 pub fn render(report: &RunReport) -> String {
     let mut junit = Report::new("amp-conformance");
     let mut suite = TestSuite::new(report.target.clone());
-    let findings = report.findings();
-    let finding_of: HashMap<&str, &str> = findings
-        .iter()
-        .flat_map(|f| f.checks.iter().map(|c| (c.as_str(), f.name.as_str())))
-        .collect();
-    for check in &report.checks {
-        let finding = finding_of
-            .get(check.id.as_str())
+    for check in report.checks.iter_all() {
+        let finding = check
+            .finding
+            .as_ref()
             .map(|name| format!(" (finding {name})"))
             .unwrap_or_default();
         let status = match check.class {
@@ -42,14 +36,14 @@ pub fn render(report: &RunReport) -> String {
                     check.class, check.rule, check.reason
                 ));
                 status.set_type(check.class.to_string());
-                status.set_description(detail(check));
+                status.set_description(detail(&check));
                 status
             }
             Class::Error => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
                 status.set_message(format!("{}{finding}", check.reason));
                 status.set_type("ERROR");
-                status.set_description(detail(check));
+                status.set_description(detail(&check));
                 status
             }
         };

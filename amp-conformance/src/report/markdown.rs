@@ -73,19 +73,19 @@ pub fn render(report: &RunReport, verbose: bool) -> String {
     if verbose {
         write_checks(&mut out, report);
     }
-    let skipped = report.of_class(Class::Skipped);
+    let skipped = report.checks.tally().skipped();
     if !skipped.is_empty() {
         let _ = writeln!(out, "\n## Skipped\n");
         if verbose {
-            for c in skipped {
+            let each = report
+                .checks
+                .iter_all()
+                .filter(|c| c.class == Class::Skipped);
+            for c in each {
                 let _ = writeln!(out, "- `{}` ({}): {}", c.id, c.rule, cell(&c.reason));
             }
         } else {
-            let mut reasons: Vec<&str> = skipped.iter().map(|c| c.reason.as_str()).collect();
-            reasons.sort_unstable();
-            reasons.dedup();
-            for reason in reasons {
-                let n = skipped.iter().filter(|c| c.reason == reason).count();
+            for (reason, n) in skipped {
                 let _ = writeln!(out, "- {n} × {}", cell(reason));
             }
         }
@@ -151,7 +151,7 @@ fn write_finding(out: &mut String, f: &Finding) {
 fn write_checks(out: &mut String, report: &RunReport) {
     let checks: Vec<_> = report
         .checks
-        .iter()
+        .iter_all()
         .filter(|c| matches!(c.class, Class::Fail | Class::NonStrict | Class::Error))
         .collect();
     if checks.is_empty() {

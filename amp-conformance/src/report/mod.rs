@@ -7,6 +7,7 @@ pub(crate) mod diagnose;
 pub mod findings;
 pub mod json;
 pub mod junit;
+pub mod log;
 pub mod markdown;
 pub(crate) mod render;
 pub mod terminal;
@@ -20,14 +21,14 @@ use amp_contract::rules::Rule;
 use crate::judge::{Class, Deviation, Profile};
 
 /// How a finding's request was shrunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shrunk {
     /// Steps that kept the failure.
     pub steps: usize,
 }
 
 /// One check's result, as every report shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
     /// Check id, e.g. `auth/missing-header`.
     pub id: String,
@@ -49,22 +50,26 @@ pub struct CheckResult {
     /// finding. `None` for a pass, a skipped check and a run-level one.
     #[serde(skip)]
     pub deviation: Option<Deviation>,
+    /// The name of its finding (FAIL, ERROR, NON-STRICT and INFO checks), as a
+    /// `--known-failures` file may list it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
     /// The request was shrunk before it was reported: the reproduction is the smallest one
     /// found that still breaks the same rule the same way.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shrunk: Option<Shrunk>,
     /// A ready-to-run reproduction (API_ID as `$AMP_API_ID`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reproduction: Option<String>,
     /// The exact request of a finding, for `amp-conformance replay` (the key is not in it).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<crate::cases::recorded::Recorded>,
     /// Where it comes from (`fixtures/cases/auth.toml:12`, `seed 42, valid #3`).
     pub origin: String,
     /// Listed in `--known-failures`: reported, but not failing the run.
     pub known_failure: bool,
     /// Milliseconds to the end of the answer.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<u64>,
 }
 
@@ -95,8 +100,9 @@ pub struct RunReport {
     pub profile: Profile,
     /// `--strict`.
     pub strict: bool,
-    /// Every check, in run order.
-    pub checks: Vec<CheckResult>,
+    /// Every check, in run order (a deep run keeps the first ones in memory and the rest in a
+    /// temporary file: see [`log::CheckLog`]).
+    pub checks: log::CheckLog,
     /// How many of the checks are cases (sent or skipped, as progress counts them); the rest
     /// are stored-value and run-level checks.
     pub cases: usize,
@@ -205,11 +211,7 @@ impl RunReport {
 
     /// Counts by class, in class order.
     pub fn counts(&self) -> BTreeMap<Class, usize> {
-        let mut counts = BTreeMap::new();
-        for check in &self.checks {
-            *counts.entry(check.class).or_insert(0) += 1;
-        }
-        counts
+        self.checks.tally().counts().clone()
     }
 
     /// `12 PASS, 1 FAIL, ...` in class order.
@@ -222,7 +224,8 @@ impl RunReport {
         parts.join(", ")
     }
 
-    /// The checks of one class, in run order.
+    /// The checks of one class kept in memory, in run order (every one for a run of at most
+    /// [`log::KEPT_CHECKS`] checks; [`RunReport::counts`] counts them all).
     pub fn of_class(&self, class: Class) -> Vec<&CheckResult> {
         self.checks.iter().filter(|c| c.class == class).collect()
     }
@@ -235,7 +238,7 @@ impl RunReport {
             .snapshots
             .iter()
             .any(|s| s.state == SnapshotState::Changed);
-        self.passed = !self.checks.iter().any(|c| c.fails(self.strict))
+        self.passed = !self.checks.tally().fails(self.strict)
             && !snapshots_differ
             && self.stopped.is_none()
             && self.interrupted.is_none()

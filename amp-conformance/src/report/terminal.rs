@@ -139,7 +139,7 @@ fn write_finding(finding: &Finding, out: &mut impl Write, color: bool) -> std::i
 
 /// Every check, one block each (`--verbose`).
 fn write_checks(report: &RunReport, out: &mut impl Write, color: bool) -> std::io::Result<()> {
-    for check in &report.checks {
+    for check in report.checks.iter_all() {
         let finding = matches!(check.class, Class::Fail | Class::NonStrict | Class::Error);
         let known = if check.known_failure {
             " (known failure)"
@@ -173,14 +173,11 @@ fn write_checks(report: &RunReport, out: &mut impl Write, color: bool) -> std::i
 
 /// Skipped checks by reason, notes, snapshots, unmatched known failures, and the verdict.
 fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::io::Result<()> {
-    let skipped = report.of_class(Class::Skipped);
+    let skipped = report.checks.tally().skipped();
     if !skipped.is_empty() {
-        let mut reasons: Vec<&str> = skipped.iter().map(|c| c.reason.as_str()).collect();
-        reasons.sort_unstable();
-        reasons.dedup();
-        writeln!(out, "{} checks SKIPPED:", skipped.len())?;
-        for reason in reasons {
-            let n = skipped.iter().filter(|c| c.reason == reason).count();
+        let total: usize = skipped.values().sum();
+        writeln!(out, "{total} checks SKIPPED:")?;
+        for (reason, n) in skipped {
             writeln!(out, "    {n} × {reason}")?;
         }
     }
@@ -207,13 +204,13 @@ fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::
         paint(Class::Fail, color)
     };
     // Say why a run without failing checks still failed.
-    let why = if report.passed || report.checks.iter().any(|c| c.fails(report.strict)) {
+    let why = if report.passed || report.checks.tally().fails(report.strict) {
         ""
     } else if let Some(signal) = &report.interrupted {
         return writeln!(
             out,
             "{} checks in {:.2}s: {} => INTERRUPTED by {signal} (incomplete; run {})",
-            report.checks.len(),
+            report.checks.len_all(),
             report.seconds,
             report.summary_line(),
             report.run_id
@@ -226,11 +223,11 @@ fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::
         " (answers changed since the baseline)"
     };
     // Progress counts cases; the summary says how the checks relate to them.
-    let extra = report.checks.len().saturating_sub(report.cases);
+    let extra = report.checks.len_all().saturating_sub(report.cases);
     writeln!(
         out,
         "{} checks ({} cases, {extra} stored-value and run-level) in {:.2}s: {} => {verdict}{why}",
-        report.checks.len(),
+        report.checks.len_all(),
         report.cases,
         report.seconds,
         report.summary_line()

@@ -47,6 +47,8 @@ pub struct ServerConfig {
     /// waited longest without a request in progress; if every one has a request in progress,
     /// the new one is closed unread.
     pub max_connections: usize,
+    /// Most reports kept (the oldest are forgotten beyond); `None` keeps every one.
+    pub max_reports: Option<usize>,
 }
 
 impl ServerConfig {
@@ -60,6 +62,7 @@ impl ServerConfig {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(20),
             max_connections: default_max_connections(),
+            max_reports: None,
         }
     }
 }
@@ -184,7 +187,7 @@ pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<Ru
     let state = Arc::new(AppState {
         api_ids: config.api_ids,
         registry: config.registry,
-        store: Store::new(),
+        store: config.max_reports.map_or_else(Store::new, Store::bounded),
     });
     let app = app(Arc::clone(&state), config.request_timeout);
     let limits = connections::Limits {

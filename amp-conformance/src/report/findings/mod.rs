@@ -99,106 +99,178 @@ fn severity(class: Class) -> u8 {
 /// The findings of `checks` (FAIL, ERROR, NON-STRICT and INFO checks), most severe first,
 /// then the largest; ties by name.
 pub fn group(checks: &[CheckResult]) -> Vec<Finding> {
-    group_indexed(checks).0
+    let mut tally = Tally::default();
+    for check in checks {
+        tally.add(check);
+    }
+    tally.findings()
 }
 
-/// The findings, and for each check the index of its finding.
-fn group_indexed(checks: &[CheckResult]) -> (Vec<Finding>, Vec<Option<usize>>) {
-    // Keyed by severity (one class each), rule and slug: a BTreeMap, so names are given in an
-    // order that does not depend on the order of the checks.
-    type Key = (u8, Rule, String);
-    let mut groups: BTreeMap<Key, Vec<(usize, String)>> = BTreeMap::new();
-    for (index, check) in checks.iter().enumerate() {
+/// How many check ids a finding lists (its `count` says how many it has).
+pub const LISTED_CHECKS: usize = 1000;
+
+/// Every check of a run, counted as it comes: by class, by finding (with the smallest
+/// reproductions and the first check ids), and the skipped ones by reason. What the reports
+/// need of a run of a million checks, in memory independent of their number.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    groups: BTreeMap<(u8, Rule, String), Group>,
+    counts: BTreeMap<Class, usize>,
+    /// Checks by class that are not known failures (what fails a run).
+    unaccepted: BTreeMap<Class, usize>,
+    skipped: BTreeMap<String, usize>,
+    total: usize,
+}
+
+/// One finding under way.
+#[derive(Debug, Clone)]
+struct Group {
+    class: Class,
+    summary: String,
+    count: usize,
+    known_failures: usize,
+    checks: Vec<String>,
+    /// The smallest examples so far, smallest first.
+    examples: Vec<((bool, usize), Example)>,
+}
+
+/// How many distinct skip reasons are kept apart; the rest are counted together.
+const SKIP_REASONS: usize = 64;
+
+impl Tally {
+    /// Counts `check`.
+    pub fn add(&mut self, check: &CheckResult) {
+        self.total += 1;
+        *self.counts.entry(check.class).or_insert(0) += 1;
+        if !check.known_failure {
+            *self.unaccepted.entry(check.class).or_insert(0) += 1;
+        }
+        if check.class == Class::Skipped {
+            let reason =
+                if self.skipped.len() < SKIP_REASONS || self.skipped.contains_key(&check.reason) {
+                    check.reason.clone()
+                } else {
+                    "other reasons".to_owned()
+                };
+            *self.skipped.entry(reason).or_insert(0) += 1;
+        }
         if !grouped(check.class) {
-            continue;
+            return;
         }
         let summary = check
             .deviation
             .as_ref()
             .map_or_else(|| check.title.clone(), render::summary);
-        groups
+        let group = self
+            .groups
             .entry((severity(check.class), check.rule, slug_of(check)))
-            .or_default()
-            .push((index, summary));
-    }
-    let mut names = HashSet::new();
-    let mut findings = Vec::with_capacity(groups.len());
-    let mut members_of = Vec::with_capacity(groups.len());
-    for ((_, rule, slug), members) in groups {
-        let Some(&(first, _)) = members.first() else {
-            continue;
-        };
-        let class = checks[first].class;
-        let mut name = format!("{rule}:{slug}");
-        if !names.insert(name.clone()) {
-            // The same rule and deviation in another class (rare): the less severe one says
-            // its class.
-            name = format!("{name}-{}", render::slugify(&class.to_string()));
-            names.insert(name.clone());
+            .or_insert_with(|| Group {
+                class: check.class,
+                summary: summary.clone(),
+                count: 0,
+                known_failures: 0,
+                checks: Vec::new(),
+                examples: Vec::new(),
+            });
+        group.count += 1;
+        group.known_failures += usize::from(check.known_failure);
+        if summary < group.summary {
+            group.summary = summary;
         }
-        let summary = members
-            .iter()
-            .map(|(_, summary)| summary.as_str())
-            .min()
-            .unwrap_or_default()
-            .to_owned();
-        let mut smallest: Vec<&CheckResult> = members.iter().map(|&(i, _)| &checks[i]).collect();
+        if group.checks.len() < LISTED_CHECKS {
+            group.checks.push(check.id.clone());
+        }
         // The shortest reproductions first; checks without one (stored values, stateful
         // checks) after them, by the length of what came back.
-        smallest.sort_by(|a, b| {
-            let size = |c: &CheckResult| match &c.reproduction {
-                Some(repro) => (false, repro.len()),
-                None => (true, c.actual.len()),
-            };
-            size(a)
-                .cmp(&size(b))
-                .then_with(|| a.reproduction.cmp(&b.reproduction))
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        findings.push(Finding {
-            name,
-            class,
-            rule,
-            summary,
-            count: members.len(),
-            known_failures: members
-                .iter()
-                .filter(|&&(i, _)| checks[i].known_failure)
-                .count(),
-            checks: members.iter().map(|&(i, _)| checks[i].id.clone()).collect(),
-            examples: smallest
-                .into_iter()
-                .take(EXAMPLES)
-                .map(|c| Example {
-                    check: c.id.clone(),
-                    actual: c.actual.clone(),
-                    reason: c.reason.clone(),
-                    reproduction: c.reproduction.clone(),
-                })
-                .collect(),
-        });
-        members_of.push(members.into_iter().map(|(i, _)| i).collect::<Vec<_>>());
-    }
-    let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (&findings[a], &findings[b]);
-        severity(a.class)
-            .cmp(&severity(b.class))
-            .then(b.count.cmp(&a.count))
-            .then_with(|| a.name.cmp(&b.name))
-    });
-    let mut of_check = vec![None; checks.len()];
-    for (position, &old) in order.iter().enumerate() {
-        for &check in &members_of[old] {
-            of_check[check] = Some(position);
+        let size = match &check.reproduction {
+            Some(repro) => (false, repro.len()),
+            None => (true, check.actual.len()),
+        };
+        let example = Example {
+            check: check.id.clone(),
+            actual: check.actual.clone(),
+            reason: check.reason.clone(),
+            reproduction: check.reproduction.clone(),
+        };
+        let smaller = group.examples.len() < EXAMPLES
+            || group
+                .examples
+                .last()
+                .is_some_and(|(worst, e)| example_order((size, &example), (*worst, e)).is_lt());
+        if smaller {
+            group.examples.push((size, example));
+            group
+                .examples
+                .sort_by(|(sa, a), (sb, b)| example_order((*sa, a), (*sb, b)));
+            group.examples.truncate(EXAMPLES);
         }
     }
-    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
-    let findings = order
-        .iter()
-        .filter_map(|&old| slots.get_mut(old).and_then(Option::take))
-        .collect();
-    (findings, of_check)
+
+    /// How many checks were counted.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Counts by class, in class order.
+    pub fn counts(&self) -> &BTreeMap<Class, usize> {
+        &self.counts
+    }
+
+    /// Whether a check fails the run (`strict`: NON-STRICT too), known failures aside.
+    pub fn fails(&self, strict: bool) -> bool {
+        let n = |class| self.unaccepted.get(&class).copied().unwrap_or(0);
+        n(Class::Fail) + n(Class::Error) > 0 || (strict && n(Class::NonStrict) > 0)
+    }
+
+    /// Skipped checks by reason.
+    pub fn skipped(&self) -> &BTreeMap<String, usize> {
+        &self.skipped
+    }
+
+    /// The findings, most severe first, then the largest; ties by name.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut names = HashSet::new();
+        let mut findings: Vec<Finding> = self
+            .groups
+            .iter()
+            .map(|((_, rule, slug), group)| {
+                let mut name = format!("{rule}:{slug}");
+                if !names.insert(name.clone()) {
+                    // The same rule and deviation in another class (rare): the less severe
+                    // one says its class.
+                    name = format!("{name}-{}", render::slugify(&group.class.to_string()));
+                    names.insert(name.clone());
+                }
+                Finding {
+                    name,
+                    class: group.class,
+                    rule: *rule,
+                    summary: group.summary.clone(),
+                    count: group.count,
+                    known_failures: group.known_failures,
+                    checks: group.checks.clone(),
+                    examples: group.examples.iter().map(|(_, e)| e.clone()).collect(),
+                }
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            severity(a.class)
+                .cmp(&severity(b.class))
+                .then(b.count.cmp(&a.count))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        findings
+    }
+}
+
+fn example_order(
+    (size_a, a): ((bool, usize), &Example),
+    (size_b, b): ((bool, usize), &Example),
+) -> std::cmp::Ordering {
+    size_a
+        .cmp(&size_b)
+        .then_with(|| a.reproduction.cmp(&b.reproduction))
+        .then_with(|| a.check.cmp(&b.check))
 }
 
 /// Reads a `--known-failures` file: one entry a line (a check id, a rule id or a finding
@@ -234,11 +306,24 @@ pub fn parse_known_failures(text: &str) -> HashSet<String> {
         .collect()
 }
 
+/// Whether `check` is accepted by `entries` (its id, its rule or its finding's name), and
+/// which entry accepted it. Only FAIL and NON-STRICT checks can be known failures.
+pub(crate) fn accepted_by<'e>(check: &CheckResult, entries: &'e HashSet<String>) -> Vec<&'e str> {
+    if !matches!(check.class, Class::Fail | Class::NonStrict) {
+        return Vec::new();
+    }
+    let finding = name(check.rule, check.deviation.as_ref());
+    [check.id.as_str(), check.rule.id(), finding.as_str()]
+        .into_iter()
+        .filter_map(|key| entries.get(key).map(String::as_str))
+        .collect()
+}
+
 impl RunReport {
     /// The findings of the run: its FAIL, ERROR, NON-STRICT and INFO checks grouped by root
     /// cause (see the [module](crate::report::findings) documentation).
     pub fn findings(&self) -> Vec<Finding> {
-        group(&self.checks)
+        self.checks.tally().findings()
     }
 
     /// Marks as known failures the FAIL and NON-STRICT checks whose id, rule or finding name
@@ -246,29 +331,10 @@ impl RunReport {
     /// [`RunReport::unmatched_known_failures`]), so that stale entries can be removed. Then
     /// recomputes `passed`.
     pub fn apply_known_failures(&mut self, entries: &HashSet<String>) {
-        let (findings, of_check) = group_indexed(&self.checks);
-        let mut matched: HashSet<&str> = HashSet::new();
-        for (check, finding) in self.checks.iter_mut().zip(&of_check) {
-            check.known_failure = false;
-            if !matches!(check.class, Class::Fail | Class::NonStrict) {
-                continue;
-            }
-            let name = finding
-                .and_then(|f| findings.get(f))
-                .map(|f| f.name.as_str());
-            for key in [Some(check.id.as_str()), Some(check.rule.id()), name]
-                .into_iter()
-                .flatten()
-            {
-                if let Some(entry) = entries.get(key) {
-                    matched.insert(entry.as_str());
-                    check.known_failure = true;
-                }
-            }
-        }
+        self.checks.accept(entries);
         let mut unmatched: Vec<String> = entries
             .iter()
-            .filter(|e| !matched.contains(e.as_str()))
+            .filter(|e| !self.checks.matched().contains(e.as_str()))
             .cloned()
             .collect();
         unmatched.sort();
