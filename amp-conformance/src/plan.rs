@@ -197,6 +197,18 @@ pub(crate) fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planne
             }
         }
     }
+    // A near miss of the key that is the key itself would be a valid request labelled invalid.
+    if let crate::cases::Auth::NearMiss(miss) = &case.request.auth {
+        let value = miss.apply(key);
+        if value == key || value.is_empty() {
+            let reason = format!(
+                "the key has no `{}` near miss that differs from it (a key of letters and \
+                 digits longer than one character has)",
+                miss.name()
+            );
+            return Planned::Skip(Box::new(case), reason);
+        }
+    }
     let marker = (!case.admin_notes_under_test).then(|| cx.marker());
     let wire = case.request.render(&subst, marker.as_deref(), seed);
     let wire = match cx.guard(wire, marker.as_deref()) {
@@ -209,7 +221,7 @@ pub(crate) fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planne
     let mutation = matches!(
         case.origin,
         Origin::Property {
-            generator: Generator::Mutation,
+            generator: Generator::Mutation | Generator::Coverage,
             ..
         }
     );
@@ -374,11 +386,23 @@ fn plan_batch(
     batch
 }
 
+/// The write priority of the coverage model's packed creates: before every other write.
+const COVERAGE_PRIORITY: u8 = u8::MAX;
+
 /// Where a write stands when the budget is short, once every rule has its create: D-SUCCESS
 /// first, then D-DEFAULTS, then the other documented checks, then reference ones, then
 /// generated cases.
 fn write_priority(case: &Case) -> u8 {
     let fixture = matches!(case.origin, Origin::Fixture { .. });
+    if matches!(
+        case.origin,
+        Origin::Property {
+            generator: Generator::Coverage,
+            ..
+        }
+    ) {
+        return COVERAGE_PRIORITY;
+    }
     match (fixture, case.rule()) {
         (true, Rule::DSuccess) => 0,
         (true, _) if case.rules.contains(&Rule::DDefaults) => 2,
@@ -415,7 +439,7 @@ pub(crate) fn write_coverage(ready: &Ready) -> Vec<Rule> {
 }
 
 /// Chooses which creates a budget of `budget` writes sends (CONTRACT.md §6): a plain D-SUCCESS
-/// create, then, greedily, the creates that exercise the most rules (documented ones first) no
+/// create, the coverage model's packed creates, then, greedily, the creates that exercise the most rules (documented ones first) no
 /// chosen create exercises yet, so that every rule
 /// that needs a write is exercised once; then the rest by [`write_priority`]. Returns the
 /// indices of `ready` (positions) that are over budget.
@@ -432,8 +456,18 @@ fn over_budget(
     writes.sort_by_key(|(priority, index, _)| (*priority, *index));
     let mut covered: HashSet<Rule> = covered_before.clone();
     let mut chosen: Vec<usize> = Vec::new();
-    // The page's most basic demand first: a plain D-SUCCESS create.
+    // The page's most basic demand first: a plain D-SUCCESS create, the baseline that tells
+    // a server refusing every create from one refusing some values.
     if let Some((0, index, rules)) = writes.first().filter(|_| budget > 0) {
+        covered.extend(rules.iter().copied());
+        chosen.push(*index);
+    }
+    // Then the coverage model's packed creates: together they carry every documented-valid
+    // value class, each create a stored-value check of many fields at once.
+    for (_, index, rules) in writes.iter().filter(|(p, _, _)| *p == COVERAGE_PRIORITY) {
+        if chosen.len() >= budget {
+            break;
+        }
         covered.extend(rules.iter().copied());
         chosen.push(*index);
     }
@@ -558,7 +592,18 @@ pub(crate) fn prepare(
         allow_suspend: cx.embedded || cx.allow_suspend,
     });
     let fixture_count = fixtures.len();
-    let total = fixture_count + properties.remaining();
+    // The coverage model's cases travel with the fixtures (after them: snapshots cover the
+    // fixtures only), so that the write budget sees the packed creates first.
+    // They are built-in cases: a run of only the user's own fixtures has none.
+    let mut fixtures = fixtures;
+    if config.fixtures.builtin {
+        fixtures.extend(crate::cases::coverage::cases(
+            crate::cases::coverage::CoverContext {
+                allow_writes: cx.may_write(),
+            },
+        ));
+    }
+    let total = fixtures.len() + properties.remaining();
     let mut plan = Plan {
         fixture_count,
         total,

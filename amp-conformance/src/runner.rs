@@ -529,9 +529,12 @@ impl Run<'_> {
             context: run_context(config, &session.cx),
             cases,
             read_only_creates: self.read_only_creates,
+            coverage: Default::default(),
             passed: false,
             seconds: 0.0,
         };
+        report.coverage =
+            crate::report::coverage::summarise(&report.checks, config.observer.is_none());
         redact(&mut report, &session.key);
         report.apply_known_failures(&config.known_failures);
         report.settle();

@@ -26,16 +26,35 @@ impl Secret {
     /// Replaces every occurrence of the key in `text` with `$AMP_API_ID`. Keys shorter than
     /// [`Secret::MIN_REDACTED`] are left alone: such a key cannot be told from ordinary text
     /// (the CLI warns about it).
+    /// A near miss of the key ([`crate::cases::coverage::NearMiss`]) that a server echoes is
+    /// as secret as the key: it is written as the shell's transformation of `$AMP_API_ID`.
     pub fn redact(&self, text: &str) -> String {
         if self.0.len() < Self::MIN_REDACTED {
-            text.to_owned()
-        } else {
-            text.replace(&self.0, "$AMP_API_ID")
+            return text.to_owned();
         }
+        use crate::cases::coverage::NearMiss;
+        let mut out = text.replace(&self.0, "$AMP_API_ID");
+        for miss in NearMiss::ALL {
+            let value = miss.apply(&self.0);
+            // Half a short key can be an ordinary word (`interrupt` of `interrupt-key-1`):
+            // a prefix is scrubbed only where it is long enough to be told from text.
+            let shortest = match miss {
+                NearMiss::Prefix => Self::MIN_REDACTED_PREFIX,
+                _ => Self::MIN_REDACTED,
+            };
+            if value.len() >= shortest && value != self.0 && out.contains(&value) {
+                out = out.replace(&value, miss.shell());
+            }
+        }
+        out
     }
 
     /// Shortest key that output is scrubbed of.
     pub const MIN_REDACTED: usize = 4;
+
+    /// Shortest prefix of the key (a near miss) that output is scrubbed of: half of a real
+    /// WHMCS identifier (32 random characters).
+    pub const MIN_REDACTED_PREFIX: usize = 16;
 }
 
 impl std::fmt::Debug for Secret {
@@ -273,6 +292,10 @@ impl Target {
     /// `Content-Length`, then the authentication and the other headers exactly as `request`
     /// names and orders them.
     pub async fn send(&self, request: &WireRequest) -> Result<HttpAnswer, TransportError> {
+        // A key offered in the query or the body is put there only now: what is recorded and
+        // reproduced never holds it.
+        let placed = request.with_key_placed(self.key.expose());
+        let request = placed.as_ref();
         if let Some(service) = &self.service {
             return self.call(service, &self.url_for(request), request).await;
         }

@@ -245,3 +245,27 @@ async fn serve_logs_carry_no_colour_codes_off_a_terminal() {
         "colour codes in a log file:\n{log:?}"
     );
 }
+
+/// `list --coverage` prints the coverage model: value cells with layer, rule and what each
+/// reveals, and the request-part forms.
+#[test]
+fn list_coverage_prints_the_model() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_amp-conformance"))
+        .args(["list", "--coverage"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.starts_with("# coverage model:"), "{out}");
+    for cell in [
+        "additional_info/newline",
+        "category/lower-case-start",
+        "allow_unsuspend/false",
+        "service_ip/ipv6-uncompressed",
+        "request/key-comparison/other-case",
+        "request/key-place/query",
+    ] {
+        assert!(out.contains(cell), "{cell} missing:\n{out}");
+    }
+    assert!(out.contains("documented-valid") && out.contains("nl2br()"));
+}

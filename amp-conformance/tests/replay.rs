@@ -78,8 +78,11 @@ async fn a_recorded_failure_fails_before_the_fix_and_passes_after() {
     let path = dir.join("report.json");
     std::fs::write(&path, json).unwrap();
 
-    // Before the fix: the same requests fail the same way.
-    let (code, out) = replay(&path, "D-AUTH", &broken.endpoint).await;
+    let mut verbose = run_flags();
+    verbose.push("--verbose".to_owned());
+    // Before the fix: the same requests fail the same way (`--verbose` lists every check: a
+    // finding names only its first check ids).
+    let (code, out) = replay_with(&path, "D-AUTH", &broken.endpoint, &verbose).await;
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("D-AUTH"), "{out}");
     for check in &failing {

@@ -190,13 +190,23 @@ async fn every_request_carries_the_marker_and_every_create_the_run_id() {
             "{marker:?}"
         );
     }
-    // Creates without the marker in admin_notes: only the fixtures whose admin_notes is under
-    // test (exact-bytes bodies get the marker appended too).
+    // Creates without the marker in admin_notes: only the fixtures and the coverage model's
+    // packed creates whose admin_notes is under test (exact-bytes bodies get the marker
+    // appended too).
     let fixtures =
         amp_conformance::cases::fixtures::load_dir(&raw::workspace().join("fixtures/cases"))
             .unwrap();
     let creates = || fixtures.iter().filter(|c| c.writes());
-    let under_test = creates().filter(|c| c.admin_notes_under_test).count();
+    // The coverage model's creates whose admin_notes carries a value class under test.
+    let coverage =
+        amp_conformance::cases::coverage::cases(amp_conformance::cases::coverage::CoverContext {
+            allow_writes: true,
+        });
+    let under_test = creates().filter(|c| c.admin_notes_under_test).count()
+        + coverage
+            .iter()
+            .filter(|c| c.writes() && c.admin_notes_under_test)
+            .count();
     let note = format!("amp-conformance run {run_id}");
     let created = amp.created.lock().unwrap().clone();
     assert!(created.len() > 8);

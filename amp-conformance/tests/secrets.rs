@@ -214,6 +214,34 @@ async fn an_echoed_key_appears_in_no_byte_written() {
         );
     }
 
+    // A near miss of the key (the coverage model's probes send them, and this target echoes
+    // them) is as secret as the key: written as a transformation of `$AMP_API_ID`.
+    let other_case: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    let truncated = &key[..key.len() - 1];
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.header("api_id") == Some(other_case.as_str())),
+        "the near misses of the key were sent"
+    );
+    for (name, bytes) in &captured {
+        for near in [other_case.as_str(), truncated] {
+            assert!(
+                !contains(bytes, near.as_bytes()),
+                "a near miss of the key leaked into {name}"
+            );
+        }
+    }
+
     // Reproductions and the plan say `$AMP_API_ID`.
     let reproductions: Vec<&str> = report["checks"]
         .as_array()

@@ -1,6 +1,7 @@
 //! Cases: requests with their expected outcome, from fixture files ([`fixtures`]) and from
 //! the contract's generated strategies ([`properties`]).
 
+pub mod coverage;
 pub mod fixtures;
 pub mod properties;
 pub mod recorded;
@@ -30,6 +31,12 @@ pub enum Auth {
     Invalid,
     /// The valid key twice, in two `API_ID` headers.
     Twice,
+    /// A near miss of the valid key in the `API_ID` header (D-AUTH: the key changed by one
+    /// transformation is not a valid identifier). Secret: its value derives from the key.
+    NearMiss(coverage::NearMiss),
+    /// The valid key offered somewhere other than the `API_ID` header, with no such header
+    /// (D-AUTH: the page names the header only).
+    Elsewhere(coverage::KeyPlace),
 }
 
 impl fmt::Display for Auth {
@@ -43,6 +50,8 @@ impl fmt::Display for Auth {
             Self::Empty => f.write_str("empty"),
             Self::Invalid => f.write_str("invalid"),
             Self::Twice => f.write_str("twice"),
+            Self::NearMiss(miss) => write!(f, "near:{}", miss.name()),
+            Self::Elsewhere(place) => write!(f, "place:{}", place.name()),
         }
     }
 }
@@ -57,14 +66,29 @@ impl std::str::FromStr for Auth {
             "empty" => Self::Empty,
             "invalid" => Self::Invalid,
             "twice" => Self::Twice,
-            other => match other.strip_prefix("header:") {
-                Some(name) if !name.is_empty() => Self::ValidAs(name.to_owned()),
-                _ => {
-                    return Err(format!(
-                        "auth `{other}`: use valid, missing, empty, invalid, twice or header:NAME"
-                    ));
+            other => {
+                if let Some(miss) = other
+                    .strip_prefix("near:")
+                    .and_then(coverage::NearMiss::from_name)
+                {
+                    return Ok(Self::NearMiss(miss));
                 }
-            },
+                if let Some(place) = other
+                    .strip_prefix("place:")
+                    .and_then(coverage::KeyPlace::from_name)
+                {
+                    return Ok(Self::Elsewhere(place));
+                }
+                match other.strip_prefix("header:") {
+                    Some(name) if !name.is_empty() => Self::ValidAs(name.to_owned()),
+                    _ => {
+                        return Err(format!(
+                            "auth `{other}`: use valid, missing, empty, invalid, twice, \
+                             header:NAME, near:NAME or place:NAME"
+                        ));
+                    }
+                }
+            }
         })
     }
 }
@@ -81,6 +105,11 @@ impl Auth {
             Self::Empty => vec![h(Self::HEADER, "")],
             Self::Invalid => vec![h(Self::HEADER, "amp-conformance-not-a-valid-identifier")],
             Self::Twice => vec![h(Self::HEADER, key), h(Self::HEADER, key)],
+            Self::NearMiss(miss) => vec![h(Self::HEADER, &miss.apply(key))],
+            Self::Elsewhere(coverage::KeyPlace::Cookie) => {
+                vec![h("Cookie", &format!("{}={key}", Self::HEADER))]
+            }
+            Self::Elsewhere(_) => Vec::new(),
         }
     }
 
@@ -104,6 +133,42 @@ pub struct WireRequest {
 }
 
 impl WireRequest {
+    /// The request with the key put where [`Auth::Elsewhere`] says when that is the query or
+    /// the body (the recorded request never holds the key: it is added as the bytes are sent).
+    pub fn with_key_placed(&self, key: &str) -> std::borrow::Cow<'_, WireRequest> {
+        use coverage::KeyPlace;
+        let Auth::Elsewhere(place) = &self.auth else {
+            return std::borrow::Cow::Borrowed(self);
+        };
+        let pair = |name: &str| {
+            amp_contract::form::FormPairs::from_pairs([(name.as_bytes(), key.as_bytes())])
+                .to_urlencoded()
+        };
+        let mut placed = self.clone();
+        match place {
+            KeyPlace::Query => {
+                let pair = pair(Auth::HEADER);
+                placed.query = Some(match &self.query {
+                    Some(q) if !q.is_empty() => format!("{q}&{pair}"),
+                    _ => pair,
+                });
+            }
+            KeyPlace::Body | KeyPlace::BodyLower => {
+                let name = if *place == KeyPlace::Body {
+                    Auth::HEADER.to_owned()
+                } else {
+                    Auth::HEADER.to_ascii_lowercase()
+                };
+                if !placed.body.is_empty() {
+                    placed.body.push(b'&');
+                }
+                placed.body.extend_from_slice(pair(&name).as_bytes());
+            }
+            KeyPlace::Cookie => return std::borrow::Cow::Borrowed(self),
+        }
+        std::borrow::Cow::Owned(placed)
+    }
+
     /// The value of the first header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -257,6 +322,8 @@ pub enum Generator {
     Invalid,
     /// Wire-level mutations of valid creates, judged by the contract's answer to the bytes.
     Mutation,
+    /// The coverage model's cases ([`coverage`]), judged by the contract's answer to the bytes.
+    Coverage,
 }
 
 impl Generator {
@@ -266,6 +333,7 @@ impl Generator {
             Self::Valid => "valid",
             Self::Invalid => "invalid",
             Self::Mutation => "mutation",
+            Self::Coverage => "coverage",
         }
     }
 }

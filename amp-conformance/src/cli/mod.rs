@@ -89,6 +89,10 @@ pub struct ListArgs {
     /// Seed of the property cases.
     #[arg(long, default_value_t = 0, value_name = "S")]
     seed: u64,
+    /// Print the coverage model instead: each field's value classes (layer, rule, a revealing
+    /// value, the PHP transformation it reveals) and the request-part forms.
+    #[arg(long)]
+    coverage: bool,
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -327,6 +331,10 @@ fn install_interrupt(interrupt: crate::config::Interrupt) {
 }
 
 fn list(args: &ListArgs) -> ExitCode {
+    if args.coverage {
+        let _ = std::io::stdout().write_all(crate::cases::coverage::listing().as_bytes());
+        return ExitCode::SUCCESS;
+    }
     let fixtures = match args.fixtures.source().load() {
         Ok(cases) => cases,
         Err(e) => return usage(e),
@@ -347,7 +355,13 @@ fn list(args: &ListArgs) -> ExitCode {
         Err(e) => return usage(e),
     };
     let mut out = String::new();
-    for case in fixtures.iter().chain(property.iter().map(|p| &p.case)) {
+    let coverage =
+        crate::cases::coverage::cases(crate::cases::coverage::CoverContext { allow_writes: true });
+    for case in fixtures
+        .iter()
+        .chain(&coverage)
+        .chain(property.iter().map(|p| &p.case))
+    {
         out.push_str(&format!(
             "{:<48} {:<14} {}\n",
             case.id,

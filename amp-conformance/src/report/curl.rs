@@ -2,6 +2,7 @@
 //! case included), header values and body bytes, with the API_ID written as `$AMP_API_ID` so
 //! that the command is safe to paste into a ticket.
 
+use crate::cases::coverage::KeyPlace;
 use crate::cases::{Auth, WireRequest};
 
 /// Quotes `bytes` for bash: plain single quotes when printable, `$'...'` with `\xHH` escapes
@@ -81,7 +82,16 @@ pub fn command(url: &str, request: &WireRequest) -> String {
     if request.method != "POST" || request.body.is_empty() {
         parts.push(format!("-X {}", shell_quote(request.method.as_bytes())));
     }
-    parts.push(shell_quote(url.as_bytes()));
+    match &request.auth {
+        // The key in the query string: appended to the URL, the variable left to the shell.
+        Auth::Elsewhere(KeyPlace::Query) => parts.push(format!(
+            "{}\"{}{}=$AMP_API_ID\"",
+            shell_quote(url.as_bytes()),
+            if url.contains('?') { '&' } else { '?' },
+            Auth::HEADER
+        )),
+        _ => parts.push(shell_quote(url.as_bytes())),
+    }
     let key_header = |name: &str| format!("-H \"{name}: $AMP_API_ID\"");
     match &request.auth {
         Auth::Valid => parts.push(key_header(Auth::HEADER)),
@@ -92,7 +102,13 @@ pub fn command(url: &str, request: &WireRequest) -> String {
         }
         // curl's syntax for a header with an empty value.
         Auth::Empty => parts.push(format!("-H '{};'", Auth::HEADER)),
-        Auth::Missing => {}
+        Auth::Missing | Auth::Elsewhere(KeyPlace::Query | KeyPlace::Body | KeyPlace::BodyLower) => {
+        }
+        // A near miss is as secret as the key: written as the shell's transformation of it.
+        Auth::NearMiss(miss) => parts.push(format!("-H \"{}: {}\"", Auth::HEADER, miss.shell())),
+        Auth::Elsewhere(KeyPlace::Cookie) => {
+            parts.push(format!("-H \"Cookie: {}=$AMP_API_ID\"", Auth::HEADER));
+        }
         Auth::Invalid => {
             for (name, value) in request.auth.headers("") {
                 parts.push(format!(
@@ -114,6 +130,15 @@ pub fn command(url: &str, request: &WireRequest) -> String {
     }
     if !request.body.is_empty() {
         parts.push(body_arg(&request.body));
+    }
+    // The key as a body parameter: curl joins its data arguments with `&`.
+    if let Auth::Elsewhere(place @ (KeyPlace::Body | KeyPlace::BodyLower)) = &request.auth {
+        let name = if *place == KeyPlace::Body {
+            Auth::HEADER.to_owned()
+        } else {
+            Auth::HEADER.to_ascii_lowercase()
+        };
+        parts.push(format!("--data-urlencode \"{name}=$AMP_API_ID\""));
     }
     parts.join(" ")
 }

@@ -37,6 +37,9 @@ pub fn render(report: &RunReport, verbose: bool) -> String {
     for note in report.plain_notes() {
         let _ = writeln!(out, "\n> {}", cell(note));
     }
+    if let Some(line) = report.coverage.line() {
+        let _ = writeln!(out, "\n{}", cell(&line));
+    }
     if !report.snapshots.is_empty() {
         let _ = writeln!(out, "\n## Snapshots\n");
         for s in &report.snapshots {

@@ -2,6 +2,7 @@
 //! cause ([`findings`]), and the formats: [`terminal`], [`json`], [`junit`], [`markdown`].
 
 pub(crate) mod checks;
+pub mod coverage;
 pub mod curl;
 pub(crate) mod diagnose;
 pub mod findings;
@@ -132,6 +133,9 @@ pub struct RunReport {
     /// said first, with the run id to purge by, and the run fails.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub read_only_creates: Vec<ReadOnlyCreate>,
+    /// Which cells of the coverage model (`amp-conformance list --coverage`) the run
+    /// exercised, and why it could not reach the others (budget, a flag, no observer).
+    pub coverage: coverage::RunCoverage,
     /// Whether the run passed.
     pub passed: bool,
     /// Seconds the run took.

@@ -181,6 +181,9 @@ fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::
             writeln!(out, "    {n} × {reason}")?;
         }
     }
+    if let Some(line) = report.coverage.line() {
+        writeln!(out, "{line}")?;
+    }
     if !report.snapshots.is_empty() {
         snapshots(report, out)?;
     }

@@ -40,6 +40,18 @@ const BUGS = [
     'ipv6-as-sent',       // service_ip is stored as sent (trimmed), not canonicalised
     'zero-category',      // empty($_POST['category']): category "0" is "missing"
     'notes-truncated',    // notes are cut to 255 characters, as a VARCHAR(255) column would
+    // Transformations PHP add-on code applies between $_POST and the database (issue 19):
+    'nl2br-info',         // additional_info stored through nl2br() "for display"
+    'ucfirst-category',   // category stored through ucfirst()
+    'wordwrap-info',      // additional_info stored through wordwrap($t, 75, "\n", true)
+    'strip-tags-category', // category stored through strip_tags() "for safety"
+    'addslashes-notes',   // admin_notes stored through addslashes() (escaped twice)
+    'latin1-text',        // text stored through a latin1 column: non-Latin text becomes '?'
+    'substr-bytes-category', // category cut with substr($c, 0, 255): bytes, not characters
+    'bool-cast',          // allow_unsuspend read as (bool) $_POST[...]: "false" is true
+    'key-strcasecmp',     // the key compared with strcasecmp(): any letter case passes
+    'key-request',        // the key read from $_REQUEST['API_ID'] when the header is absent
+    'key-strpos',         // the key compared with strpos($allowed, $sent) !== false
 ];
 
 function bug(): string
@@ -55,11 +67,11 @@ function bug(): string
     return $bug;
 }
 
-function send_json(array $data, int $status = 200): void
+function send_json(array $data, int $status = 200, int $flags = 0): void
 {
     http_response_code($status);
     header('Content-Type: application/json');
-    echo json_encode($data);
+    echo json_encode($data, $flags);
     exit;
 }
 
@@ -109,9 +121,12 @@ function services(): array
 }
 
 /** The API_ID the client presented ('' when none). */
-function presented_key(bool $exactHeader): string
+function presented_key(bool $exactHeader, bool $fromRequest = false): string
 {
-    if ($exactHeader) {
+    if ($fromRequest && !isset($_SERVER['HTTP_API_ID'])) {
+        // A common fallback "for clients that cannot set headers".
+        $key = $_REQUEST['API_ID'] ?? $_COOKIE['API_ID'] ?? '';
+    } elseif ($exactHeader) {
         $headers = function_exists('getallheaders') ? getallheaders() : [];
         $key = $headers['API_ID'] ?? '';
     } else {
@@ -121,10 +136,30 @@ function presented_key(bool $exactHeader): string
     return is_string($key) ? $key : '';
 }
 
-function authorised(string $key): bool
+function authorised(string $key, string $bug = ''): bool
 {
     $allowed = (string) getenv('AMP_PHP_KEY');
-    return $allowed !== '' && $key !== '' && hash_equals($allowed, $key);
+    if ($allowed === '' || $key === '') {
+        return false;
+    }
+    if ($bug === 'key-strcasecmp') {
+        return strcasecmp($allowed, $key) === 0;
+    }
+    if ($bug === 'key-strpos') {
+        return strpos($allowed, $key) !== false;
+    }
+    return hash_equals($allowed, $key);
+}
+
+/** Text as a latin1 column gives it back: what Latin-1 cannot hold becomes '?'. */
+function through_latin1(string $s): string
+{
+    $latin1 = @iconv('UTF-8', 'ISO-8859-1//TRANSLIT', $s);
+    if ($latin1 === false) {
+        return $s;
+    }
+    $back = iconv('ISO-8859-1', 'UTF-8', $latin1);
+    return $back === false ? $s : $back;
 }
 
 function is_utf8(string $s): bool
@@ -169,7 +204,7 @@ function handle_api(string $bug): void
         amp_error('AMP002', 'Invalid request: only POST requests with action=create are supported.');
     }
 
-    if (!authorised(presented_key($bug === 'exact-header'))) {
+    if (!authorised(presented_key($bug === 'exact-header', $bug === 'key-request'), $bug)) {
         amp_error('AMP001', 'Unauthorized: a valid API_ID header is required.');
     }
 
@@ -216,6 +251,15 @@ function handle_api(string $bug): void
         $invalid[] = 'category';
     } else {
         $category = $bug === 'category-untrimmed' ? $category : trim($category);
+        if ($bug === 'ucfirst-category') {
+            $category = ucfirst($category);
+        } elseif ($bug === 'strip-tags-category') {
+            $category = strip_tags($category);
+        } elseif ($bug === 'substr-bytes-category') {
+            $category = substr($category, 0, 255);
+        } elseif ($bug === 'latin1-text') {
+            $category = through_latin1($category);
+        }
     }
 
     $serviceIp = $post['service_ip'] ?? '';
@@ -246,6 +290,8 @@ function handle_api(string $bug): void
         $allowUnsuspend = false;
     } elseif (!is_string($allowUnsuspend)) {
         $invalid[] = 'allow_unsuspend';
+    } elseif ($bug === 'bool-cast' && trim($allowUnsuspend) !== '') {
+        $allowUnsuspend = (bool) $allowUnsuspend;
     } elseif ($bug === 'strict-bool') {
         $spelled = strtolower(trim($allowUnsuspend));
         if ($spelled === '') {
@@ -274,6 +320,14 @@ function handle_api(string $bug): void
             $text = trim($text);
         } elseif ($bug === 'notes-truncated') {
             $text = utf8_cut($text, 255);
+        } elseif ($bug === 'nl2br-info' && $name === 'additional_info') {
+            $text = nl2br($text);
+        } elseif ($bug === 'wordwrap-info' && $name === 'additional_info') {
+            $text = wordwrap($text, 75, "\n", true);
+        } elseif ($bug === 'addslashes-notes' && $name === 'admin_notes') {
+            $text = addslashes($text);
+        } elseif ($bug === 'latin1-text') {
+            $text = through_latin1($text);
         }
         $notes[$name] = $text;
     }
@@ -317,7 +371,7 @@ function handle_observer(int $id): void
         'allow_unsuspend' => (bool) $row['allow_unsuspend'],
         'additional_info' => (string) $row['additional_info'],
         'admin_notes' => (string) $row['admin_notes'],
-    ]);
+    ], 200, JSON_INVALID_UTF8_SUBSTITUTE);
 }
 
 $bug = bug();

@@ -419,5 +419,6 @@ fn matching(report: &RunReport, keep: impl Fn(&CheckResult) -> bool) -> Vec<&Che
     report.checks.iter().filter(|c| keep(c)).collect()
 }
 
+mod coverage;
 mod lenient;
 mod verdicts;

@@ -87,6 +87,7 @@ fn report(checks: Vec<CheckResult>) -> RunReport {
         unmatched_known_failures: Vec::new(),
         context: Default::default(),
         read_only_creates: Vec::new(),
+        coverage: Default::default(),
         passed: false,
         seconds: 0.0,
     }
