@@ -497,9 +497,10 @@ impl Diagnostics {
                 self.amp_ascii + self.amp_non_ascii
             )
         };
+        // Each sentence with its own leading space: an empty one leaves no gap.
         let consequence = if self.blocked_creates == 0 {
             if text_rule {
-                "Real reports whose category or notes have non-ASCII text (names, quotes, \
+                " Real reports whose category or notes have non-ASCII text (names, quotes, \
                  other scripts) would be blocked the same way."
                     .to_owned()
             } else {
@@ -511,7 +512,7 @@ impl Diagnostics {
                 n => (format!("{n} of them are creates"), "they"),
             };
             format!(
-                "{n} the page documents as valid ({are} must succeed): real reports like these \
+                " {n} the page documents as valid ({are} must succeed): real reports like these \
                  are blocked before they reach WHMCS."
             )
         };
@@ -521,7 +522,7 @@ impl Diagnostics {
         };
         Some(format!(
             "a firewall in front of the API refused {} requests with its own page (HTTP {}, {}) \
-             instead of passing them to PHP: {pattern}. {consequence} Refused: {}{more}. Allow the \
+             instead of passing them to PHP: {pattern}.{consequence} Refused: {}{more}. Allow the \
              API's path through the firewall (for ModSecurity, a rule exclusion for \
              {} or for the parameters named), then run again.",
             self.blocked_count,
