@@ -208,7 +208,8 @@ struct Run<'a> {
     read_only_creates: Vec<ReadOnlyCreate>,
     /// Fixture answers for the baseline, checked once the run is over: answers that never
     /// came from the API (a redirect, a front's page, a dropped key) must not become it.
-    pending_snapshots: Vec<(String, String)>,
+    /// With the check's class, which the baseline remembers (a fix is told from a regression).
+    pending_snapshots: Vec<(String, String, Class)>,
     own_requests: usize,
     shrinking: Shrinking,
 }
@@ -229,7 +230,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         session,
         target,
         sender: Sender::new(target, config.sending(), plan.total),
-        diagnostics: Diagnostics::default(),
+        diagnostics: Diagnostics::new(session.cx.services.iter().map(|(id, _)| *id).collect()),
         checks: CheckLog::with_known_failures(config.known_failures.clone()),
         cases: 0,
         ids: IdLedger::default(),
@@ -282,15 +283,15 @@ impl Run<'_> {
                 results.push((index, skipped_result(&ready.case, reason.clone())));
                 continue;
             }
+            let verdict =
+                judge::judge(&ready.case, &ready.documented, &answer, self.config.profile);
             if let (Some(_), Ok(http), true) =
                 (&self.config.snapshots, &answer, index < fixture_count)
             {
                 let content = snapshot::content(http, &self.session.key, &self.session.run_id);
                 self.pending_snapshots
-                    .push((ready.case.id.clone(), content));
+                    .push((ready.case.id.clone(), content, verdict.class));
             }
-            let verdict =
-                judge::judge(&ready.case, &ready.documented, &answer, self.config.profile);
             let (ready, verdict, shrunk) = self
                 .shrunk(ready, verdict, trees.remove(&index), index)
                 .await;
@@ -408,8 +409,8 @@ impl Run<'_> {
             }
             return (outcomes, notes);
         }
-        for (id, content) in &pending {
-            match snapshots.check(id, content) {
+        for (id, content, class) in &pending {
+            match snapshots.check(id, content, Some(*class)) {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
                     notes.push(format!(
@@ -481,7 +482,7 @@ impl Run<'_> {
         let cases = self.cases;
         self.run_level(stop.is_some() || interrupted.is_some(), probe_budget)
             .await;
-        let mut notes = self.diagnostics.notes(endpoint);
+        let mut notes = self.diagnostics.notes(endpoint, self.target.observations());
         notes.extend(self.shrinking.note(self.own_requests));
         notes.extend(snapshot_notes);
         notes.extend(out_of_time);

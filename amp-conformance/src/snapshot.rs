@@ -9,6 +9,11 @@
 //! accepts changes; `cargo insta review --workspace-root DIR` reviews the `.snap.new` files
 //! (the directory gets the stub package cargo-insta needs). Under `CI=true` nothing is written
 //! unless `--update-snapshots` asks.
+//!
+//! A baseline belongs to one endpoint ([`endpoint_label`]: scheme, host, port and path), and
+//! each snapshot remembers the class its check had when it was written (in the front matter,
+//! which is not compared): a changed answer whose check failed then and passes now is an
+//! improvement, reported and recorded, not a failure.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +35,53 @@ pub enum SnapshotState {
     Changed,
     /// Written as the recorded one (`--update-snapshots`).
     Accepted,
+    /// It differs from the recorded one, whose check did not pass (FAIL, NON-STRICT or
+    /// ERROR) while this one passes: a fix, reported and (outside CI) recorded, not a failure.
+    Improved,
+}
+
+/// The directory name of an endpoint's baseline: what identifies the endpoint, its scheme,
+/// host, port and path (the path only when it is not the API's usual one), so that two
+/// servers on one host (a staging and a production WHMCS on two ports, or http and https) never
+/// share a baseline. Every loopback address is `localhost`.
+///
+/// ```
+/// use amp_conformance::snapshot::endpoint_label;
+/// let api = "/modules/addons/abusemanagerpro/includes/api.php";
+/// assert_eq!(endpoint_label(&format!("http://127.0.0.1:8123{api}")), "http_localhost_8123");
+/// assert_eq!(endpoint_label(&format!("https://whmcs.example.com{api}")), "https_whmcs.example.com_443");
+/// assert_eq!(endpoint_label("https://whmcs.example.com/custom/api.php"), "https_whmcs.example.com_443_custom_api.php");
+/// ```
+pub fn endpoint_label(endpoint: &str) -> String {
+    let Ok(url) = url::Url::parse(endpoint) else {
+        return "target".to_owned();
+    };
+    let safe = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let host = crate::target::Target::host_label(endpoint);
+    let port = url.port_or_known_default().unwrap_or(0);
+    let mut label = format!("{}_{host}_{port}", safe(url.scheme()));
+    let path = url.path();
+    if path != crate::server::API_PATH && path != "/" && !path.is_empty() {
+        label.push('_');
+        label.push_str(safe(path.trim_matches('/')).trim_matches('_'));
+    }
+    label
+}
+
+/// Whether a check of this class passed, as the baseline remembers it.
+fn passing(class: crate::judge::Class) -> bool {
+    use crate::judge::Class;
+    matches!(class, Class::Pass | Class::Info | Class::Skipped)
 }
 
 /// One snapshot's outcome.
@@ -150,8 +202,32 @@ fn capped(body: &str) -> Value {
     })
 }
 
-fn front_matter(id: &str) -> String {
-    format!("---\nsource: amp-conformance\nexpression: {id}\n---\n")
+fn front_matter(id: &str, class: Option<crate::judge::Class>) -> String {
+    // `info` is insta's free metadata: shown by `cargo insta review`, never compared.
+    let info = class.map_or_else(String::new, |c| format!("info: {}\n", class_name(c)));
+    format!("---\nsource: amp-conformance\nexpression: {id}\n{info}---\n")
+}
+
+fn class_name(class: crate::judge::Class) -> &'static str {
+    use crate::judge::Class;
+    match class {
+        Class::Pass => "PASS",
+        Class::Fail => "FAIL",
+        Class::NonStrict => "NON-STRICT",
+        Class::Info => "INFO",
+        Class::Skipped => "SKIPPED",
+        Class::Error => "ERROR",
+    }
+}
+
+/// The class a snapshot file's front matter remembers (none in files written before it did).
+fn recorded_class(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("---\n")?;
+    let end = rest.find("\n---\n")?;
+    rest[..end]
+        .lines()
+        .find_map(|l| l.strip_prefix("info: "))
+        .map(str::trim)
 }
 
 /// The body of a `.snap` file (what follows the front matter).
@@ -201,13 +277,24 @@ impl Snapshots {
         Ok(())
     }
 
-    /// Compares (and, as configured, writes) the snapshot of one check.
-    pub fn check(&self, id: &str, content: &str) -> std::io::Result<SnapshotOutcome> {
+    /// Compares (and, as configured, writes) the snapshot of one check, whose class in this
+    /// run is `class` (`None`: not known, a change is never an improvement).
+    pub fn check(
+        &self,
+        id: &str,
+        content: &str,
+        class: Option<crate::judge::Class>,
+    ) -> std::io::Result<SnapshotOutcome> {
         let path = self.dir.join(file_name(id));
         let new_path = path.with_extension("snap.new");
-        let recorded = std::fs::read_to_string(&path).ok();
-        let recorded = recorded.as_deref().and_then(recorded_body);
-        let file = format!("{}{content}\n", front_matter(id));
+        let text = std::fs::read_to_string(&path).ok();
+        let recorded = text.as_deref().and_then(recorded_body);
+        let was_failing = text
+            .as_deref()
+            .and_then(recorded_class)
+            .is_some_and(|c| matches!(c, "FAIL" | "NON-STRICT" | "ERROR"));
+        let improved = was_failing && class.is_some_and(passing);
+        let file = format!("{}{content}\n", front_matter(id, class));
         let outcome = |state, diff| SnapshotOutcome {
             id: id.to_owned(),
             state,
@@ -230,6 +317,18 @@ impl Snapshots {
                         std::fs::remove_file(&new_path)?;
                     }
                     return Ok(outcome(SnapshotState::Accepted, diff));
+                }
+                if improved {
+                    // A fix becomes the baseline (outside CI), so that a later return of the
+                    // old answer is caught as the regression it is.
+                    if self.write {
+                        self.ensure_dir()?;
+                        std::fs::write(&path, file)?;
+                        if new_path.exists() {
+                            std::fs::remove_file(&new_path)?;
+                        }
+                    }
+                    return Ok(outcome(SnapshotState::Improved, diff));
                 }
                 if self.write {
                     self.ensure_dir()?;
@@ -270,14 +369,14 @@ mod tests {
         let a = "{\n  \"code\": \"AMP003\"\n}";
         let b = "{\n  \"code\": \"AMP002\"\n}";
         assert_eq!(
-            writing.check("x/one", a).unwrap().state,
+            writing.check("x/one", a, None).unwrap().state,
             SnapshotState::Recorded
         );
         assert_eq!(
-            writing.check("x/one", a).unwrap().state,
+            writing.check("x/one", a, None).unwrap().state,
             SnapshotState::Matched
         );
-        let changed = writing.check("x/one", b).unwrap();
+        let changed = writing.check("x/one", b, None).unwrap();
         assert_eq!(changed.state, SnapshotState::Changed);
         let diff = changed.diff.unwrap();
         assert!(diff.contains("-   \"code\": \"AMP003\""), "{diff}");
@@ -286,14 +385,51 @@ mod tests {
         // Accepting makes the new answer the baseline.
         let update = Snapshots::new(&dir, true, false);
         assert_eq!(
-            update.check("x/one", b).unwrap().state,
+            update.check("x/one", b, None).unwrap().state,
             SnapshotState::Accepted
         );
         assert_eq!(
-            writing.check("x/one", b).unwrap().state,
+            writing.check("x/one", b, None).unwrap().state,
             SnapshotState::Matched
         );
         assert!(!dir.join("amp__x_one.snap.new").exists());
+    }
+
+    #[test]
+    fn a_fix_is_an_improvement_and_its_return_a_regression() {
+        use crate::judge::Class;
+        let dir = temp();
+        let writing = Snapshots::new(&dir, false, true);
+        let (broken, fixed) = (
+            "{\n  \"code\": \"AMP002\"\n}",
+            "{\n  \"code\": \"AMP003\"\n}",
+        );
+        let state = |content, class| writing.check("x/fix", content, Some(class)).unwrap().state;
+        assert_eq!(state(broken, Class::Fail), SnapshotState::Recorded);
+        assert_eq!(state(fixed, Class::Pass), SnapshotState::Improved);
+        // The fix is the baseline now: it matches, and the old answer is a regression.
+        assert_eq!(state(fixed, Class::Pass), SnapshotState::Matched);
+        assert_eq!(state(broken, Class::Fail), SnapshotState::Changed);
+        // Under CI an improvement is reported, and nothing is written.
+        let other = temp();
+        Snapshots::new(&other, false, true)
+            .check("x/fix", broken, Some(Class::Fail))
+            .unwrap();
+        let ci = Snapshots::new(&other, false, false);
+        for _ in 0..2 {
+            assert_eq!(
+                ci.check("x/fix", fixed, Some(Class::Pass)).unwrap().state,
+                SnapshotState::Improved
+            );
+        }
+        // A change between two passing answers is still a change.
+        let third = temp();
+        let w = Snapshots::new(&third, false, true);
+        w.check("x/p", broken, Some(Class::Pass)).unwrap();
+        assert_eq!(
+            w.check("x/p", fixed, Some(Class::Pass)).unwrap().state,
+            SnapshotState::Changed
+        );
     }
 
     #[test]
@@ -321,7 +457,10 @@ mod tests {
     fn under_ci_nothing_is_written() {
         let dir = temp().join("baseline");
         let ci = Snapshots::new(&dir, false, false);
-        assert_eq!(ci.check("x/two", "{}").unwrap().state, SnapshotState::New);
+        assert_eq!(
+            ci.check("x/two", "{}", None).unwrap().state,
+            SnapshotState::New
+        );
         assert!(!dir.exists());
     }
 }

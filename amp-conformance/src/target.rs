@@ -106,6 +106,8 @@ pub struct Target {
     marker: String,
     pacer: Option<Arc<Pacer>>,
     rate: Option<f64>,
+    /// What the observer's reads got, for the run's notes (shared by the run's clones).
+    observations: Arc<crate::observer::ObserverLog>,
 }
 
 impl std::fmt::Debug for Target {
@@ -178,7 +180,14 @@ impl Target {
             marker: format!("amp-conformance/{} run={run_id}", env!("CARGO_PKG_VERSION")),
             pacer: None,
             rate: None,
+            observations: Arc::default(),
         })
+    }
+
+    /// What the observer's reads through this target got (issue 20: an observer URL with a
+    /// typo must be shown with what came back).
+    pub(crate) fn observations(&self) -> &crate::observer::ObserverLog {
+        &self.observations
     }
 
     /// How the target is reached: `ca_pem`, certificates trusted besides the platform's roots

@@ -33,7 +33,7 @@ async fn every_subcommand_that_sends_documents_examples_environment_and_exit_cod
     );
     let run = help("run").await;
     assert!(
-        run.contains("amp-baseline/<host>"),
+        run.contains("amp-baseline/<scheme>_<host>_<port>"),
         "the snapshot default as it is:\n{run}"
     );
 }

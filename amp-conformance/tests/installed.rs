@@ -363,13 +363,15 @@ fn target_args(server: &support::TestServer) -> Vec<String> {
 }
 
 /// A run of the copied binary against a correct server that is not the reference: the first
-/// run records the baseline (in `amp-baseline/localhost/writes`, whatever the port) and passes, the
-/// second compares and passes, and a server whose answers changed fails with a diff.
+/// run records the baseline (in `amp-baseline/http_localhost_<port>/writes`: the endpoint's
+/// own) and passes, the second compares and passes, another endpoint gets its own baseline,
+/// and a server whose answers changed fails with a diff.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_gets_a_baseline_on_its_first_run_and_a_diff_when_it_changes() {
     let installed = Installed::new("baseline");
-    let run = |server: &support::TestServer| {
-        let args = target_args(server);
+    let run = |server: &support::TestServer, extra: Vec<String>| {
+        let mut args = target_args(server);
+        args.extend(extra);
         let mut command = installed.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
         command.env("AMP_API_ID", support::KEY);
         async move {
@@ -384,24 +386,26 @@ async fn a_target_gets_a_baseline_on_its_first_run_and_a_diff_when_it_changes() 
         }
     };
     let server = support::spawn(support::Mutant::Different).await;
-    let (code, out) = run(&server).await;
+    let label = amp_conformance::snapshot::endpoint_label(&server.endpoint);
+    let dir = format!("amp-baseline/{label}/writes");
+    let (code, out) = run(&server, Vec::new()).await;
     assert_eq!(code, Some(0), "first run: {out}");
-    assert!(
-        out.contains("as the baseline in amp-baseline/localhost/writes"),
-        "{out}"
-    );
-    let baseline = installed.dir.join("amp-baseline/localhost/writes");
+    assert!(out.contains(&format!("as the baseline in {dir}")), "{out}");
+    let baseline = installed.dir.join(&dir);
     let recorded = std::fs::read_dir(&baseline).unwrap().count();
     assert!(recorded > 20, "{recorded} files in {}", baseline.display());
 
-    let (code, out) = run(&server).await;
+    let (code, out) = run(&server, Vec::new()).await;
     assert_eq!(code, Some(0), "second run: {out}");
     assert!(!out.contains("baseline"), "{out}");
 
-    // Another server on another port, with other answers: the same baseline catches them.
+    // Another server on another port, with other answers: another endpoint, its own
+    // baseline; compared with the first one's, its changed answers fail.
     drop(server);
     let changed = support::spawn(support::Mutant::AcceptsSuspend).await;
-    let (code, out) = run(&changed).await;
+    let (code, out) = run(&changed, Vec::new()).await;
+    assert_eq!(code, Some(0), "another endpoint, recorded: {out}");
+    let (code, out) = run(&changed, vec!["--snapshots".to_owned(), dir.clone()]).await;
     assert_eq!(code, Some(1), "changed answers: {out}");
     assert!(
         out.contains("CHANGED") && out.contains("values/suspend-page-example"),

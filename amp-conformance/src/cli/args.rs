@@ -16,10 +16,11 @@ use crate::observer::Observer;
 use crate::report::Format;
 use crate::report::findings::parse_known_failures;
 use crate::snapshot::Snapshots;
-use crate::target::{Secret, Target};
+use crate::target::Secret;
 
 /// Where a `--target`'s baseline lives by default, relative to the working directory (the
-/// user's project): `amp-baseline/<host>`, one directory per host whatever its port.
+/// user's project): `amp-baseline/<endpoint>`, one directory per endpoint (scheme, host, port,
+/// and the path when it is not the API's usual one).
 pub const BASELINE_DIR: &str = "amp-baseline";
 
 /// Where and how requests go: every command that sends.
@@ -159,7 +160,8 @@ pub(crate) struct StateArgs {
     #[arg(long, value_name = "CMD")]
     pub(super) observe_cmd: Option<String>,
     /// Snapshot directory for the fixture answers, the baseline (default
-    /// `amp-baseline/<host>/read-only`, or `.../writes` with --allow-writes, for a --target;
+    /// `amp-baseline/<scheme>_<host>_<port>/read-only`, or `.../writes` with --allow-writes,
+    /// for a --target (a path other than the API's usual one is added to the name);
     /// for the embedded server `fixtures/snapshots/reference`, compared only where it exists).
     #[arg(long, value_name = "DIR", conflicts_with = "no_snapshots")]
     pub(super) snapshots: Option<PathBuf>,
@@ -442,7 +444,7 @@ pub(super) fn config_from(args: &RunArgs) -> Result<RunConfig, String> {
         // the writing one, in the same directory, both pass).
         (None, Some(target)) => Some(
             PathBuf::from(BASELINE_DIR)
-                .join(Target::host_label(target))
+                .join(crate::snapshot::endpoint_label(target))
                 .join(if safety.allow_writes {
                     "writes"
                 } else {

@@ -1,6 +1,6 @@
 //! Every check of a run, in memory independent of their number: the first [`KEPT_CHECKS`] in
 //! memory, the rest appended to an anonymous temporary file as JSON lines, and a
-//! [`Tally`](super::findings::Tally) of all of them (counts, findings with their smallest
+//! [`Tally`] of all of them (counts, findings with their smallest
 //! examples, skipped reasons), which is what the terminal and Markdown reports need. The JSON
 //! and JUnit reports read every check back, one at a time.
 

@@ -53,6 +53,10 @@ pub fn write(
     if let Some(warning) = &warning {
         writeln!(out, "{:<10} {warning}\n", paint(Class::Fail, color))?;
     }
+    // The run-level notes first: they explain the findings below (issue 20).
+    for note in report.plain_notes() {
+        writeln!(out, "note: {note}")?;
+    }
     if verbose {
         write_checks(report, out, color)?;
     }
@@ -177,9 +181,6 @@ fn write_summary(report: &RunReport, out: &mut impl Write, color: bool) -> std::
             writeln!(out, "    {n} × {reason}")?;
         }
     }
-    for note in report.plain_notes() {
-        writeln!(out, "note: {note}")?;
-    }
     if let Some(line) = report.coverage.line() {
         writeln!(out, "{line}")?;
     }
@@ -280,6 +281,19 @@ fn snapshots(report: &RunReport, out: &mut dyn std::io::Write) -> std::io::Resul
             out,
             "{new} answers are not in the baseline {dir} and were not recorded (CI is set): run \
              with --update-snapshots to record them"
+        )?;
+    }
+    // A fix (the check failed when the answer was recorded, and passes now): said, not failed.
+    for s in report
+        .snapshots
+        .iter()
+        .filter(|s| s.state == SnapshotState::Improved)
+    {
+        writeln!(
+            out,
+            "IMPROVED   {}: the answer changed since the baseline and the check passes now \
+             (it did not then); the new answer is the baseline unless CI is set ({})",
+            s.id, s.path
         )?;
     }
     let accepted = count(SnapshotState::Accepted);

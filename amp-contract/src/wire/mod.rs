@@ -794,7 +794,7 @@ impl Client {
                     .and_then(|inner| inner.downcast_ref::<rustls::Error>())
                 {
                     Some(rustls::Error::InvalidCertificate(why)) => {
-                        WireError::Certificate(format!("{why:?}"))
+                        WireError::Certificate(certificate_reason(why))
                     }
                     Some(rustls::Error::InvalidMessage(
                         rustls::InvalidMessage::InvalidContentType,
@@ -869,6 +869,29 @@ impl Client {
             server,
             body,
         })
+    }
+}
+
+/// What is wrong with a server's certificate, in words that point to the fix (issue 20: users
+/// were shown rustls' `Other(OtherError(CaUsedAsEndEntity))`).
+fn certificate_reason(why: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer => "it is signed by a CA this machine does not trust".to_owned(),
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "it was issued for another host name than the URL's".to_owned()
+        }
+        E::Expired | E::ExpiredContext { .. } => "it has expired".to_owned(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "it is not valid yet".to_owned(),
+        E::Revoked => "it has been revoked".to_owned(),
+        E::BadSignature => "its signature does not verify".to_owned(),
+        // webpki's reason inside `Other` has no public type to match on; its name does.
+        E::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            "it is a CA certificate the server uses as its own, as `openssl req -x509` makes \
+             by default; pass that very certificate"
+                .to_owned()
+        }
+        other => format!("{other}"),
     }
 }
 
