@@ -37,22 +37,15 @@ async fn holding_target(answered: usize, seen: Arc<tokio::sync::Notify>) -> raw:
     .await
 }
 
-async fn interrupted_by(signal: &str, status: i32) {
-    let seen = Arc::new(tokio::sync::Notify::new());
-    let server = holding_target(3, seen.clone()).await;
-    let dir = raw::temp_dir("interrupt");
-    let report = dir.join("report.json");
+/// Starts the kit with `args` against `server` and waits until a request is held in flight
+/// (more than the answered ones have arrived); returns the process and its pid.
+async fn started_and_held(
+    args: &[&str],
+    server: &raw::RawServer,
+    seen: &tokio::sync::Notify,
+) -> (tokio::process::Child, String) {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amp-conformance"))
-        .args(["run", "--quiet", "--no-snapshots", "--cases", "0"])
-        .args(["--timeout", "60", "--concurrency", "2"])
-        .args([
-            "--target",
-            &server.endpoint(),
-            "--missing-service-id",
-            "999",
-        ])
-        .args(["--format", "json", "--output"])
-        .arg(&report)
+        .args(args)
         .env("AMP_API_ID", KEY)
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
@@ -61,7 +54,6 @@ async fn interrupted_by(signal: &str, status: i32) {
         .spawn()
         .unwrap();
     let pid = child.id().unwrap().to_string();
-    // Wait until a request is held in flight: more than the answered ones have arrived.
     while server.count() < 4 {
         if tokio::time::timeout(Duration::from_secs(30), seen.notified())
             .await
@@ -75,6 +67,36 @@ async fn interrupted_by(signal: &str, status: i32) {
             );
         }
     }
+    (child, pid)
+}
+
+async fn interrupted_by(signal: &str, status: i32) {
+    let seen = Arc::new(tokio::sync::Notify::new());
+    let server = holding_target(3, seen.clone()).await;
+    let dir = raw::temp_dir("interrupt");
+    let report = dir.join("report.json");
+    let endpoint = server.endpoint();
+    let report_path = report.to_string_lossy().into_owned();
+    let args = [
+        "run",
+        "--quiet",
+        "--no-snapshots",
+        "--cases",
+        "0",
+        "--timeout",
+        "60",
+        "--concurrency",
+        "2",
+        "--target",
+        &endpoint,
+        "--missing-service-id",
+        "999",
+        "--format",
+        "json",
+        "--output",
+        &report_path,
+    ];
+    let (child, pid) = started_and_held(&args, &server, &seen).await;
     let signalled = Instant::now();
     let kill = std::process::Command::new("kill")
         .args([&format!("-{signal}"), &pid])
@@ -128,32 +150,24 @@ async fn sigterm_ends_the_run_with_status_143() {
 async fn sigint_ends_a_diff_within_a_second() {
     let seen = Arc::new(tokio::sync::Notify::new());
     let server = holding_target(3, seen.clone()).await;
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amp-conformance"))
-        .args(["diff", "--quiet", "--cases", "0"])
-        .args(["--timeout", "60", "--concurrency", "2"])
-        .args(["--target", "reference", "--target", &server.endpoint()])
-        .args(["--missing-service-id", "999"])
-        .env("AMP_API_ID", KEY)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = child.id().unwrap().to_string();
-    while server.count() < 4 {
-        if tokio::time::timeout(Duration::from_secs(30), seen.notified())
-            .await
-            .is_err()
-        {
-            let output = child.wait_with_output().await.unwrap();
-            panic!(
-                "{} requests arrived: {:?}",
-                server.count(),
-                raw::text(&output)
-            );
-        }
-    }
+    let endpoint = server.endpoint();
+    let args = [
+        "diff",
+        "--quiet",
+        "--cases",
+        "0",
+        "--timeout",
+        "60",
+        "--concurrency",
+        "2",
+        "--target",
+        "reference",
+        "--target",
+        &endpoint,
+        "--missing-service-id",
+        "999",
+    ];
+    let (child, pid) = started_and_held(&args, &server, &seen).await;
     let signalled = Instant::now();
     assert!(
         std::process::Command::new("kill")
