@@ -29,9 +29,13 @@ observe="http://127.0.0.1:$port/_amp/reports/{report_id}"
 measure() { # label, then the arguments of `run`
   local label=$1
   shift
+  local stats
+  stats=$(mktemp)
+  AMP_API_ID=$key /usr/bin/time -o "$stats" -f '%M %e' "$bin" run --quiet --no-snapshots --seed 5 \
+    "$@" >/dev/null 2>&1 || true
   local out
-  out=$( { AMP_API_ID=$key /usr/bin/time -f '%M %e' "$bin" run --quiet --no-snapshots --seed 5 "$@" \
-    >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  out=$(tail -1 "$stats")
+  rm -f "$stats"
   local kb=${out% *} secs=${out#* }
   printf '| %s | %s MB | %s s |\n' "$label" "$((kb / 1024))" "$secs"
 }

@@ -100,12 +100,22 @@ fn serve() -> Serve {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // The pipe is read to its end in the background: a closed pipe would make the server's
+    // next line of output fail, and end it.
     let stdout = child.stdout.take().unwrap();
-    let line = std::io::BufReader::new(stdout)
-        .lines()
-        .take(20)
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
         .expect("serve says where it listens");
     let origin = line.trim().trim_end_matches('/').to_owned();
     Serve {
