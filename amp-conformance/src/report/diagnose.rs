@@ -98,6 +98,17 @@ struct Telling {
     markup: bool,
 }
 
+/// Whether a request body carries non-ASCII text: a byte over 0x7F, or one percent-encoded
+/// (`%80` to `%FF`), as a form body spells it.
+fn carries_non_ascii(body: &[u8]) -> bool {
+    !body.is_ascii()
+        || body.windows(3).any(|w| {
+            w[0] == b'%'
+                && matches!(w[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+                && w[2].is_ascii_hexdigit()
+        })
+}
+
 /// The body parameters (form or multipart) whose decoded text has non-ASCII letters, quotes,
 /// brackets or markup, in order, each once; "the body" when it has non-ASCII bytes in no
 /// parameter the kit can name.
@@ -273,8 +284,9 @@ impl Diagnostics {
             self.server.clone_from(&answer.server);
         }
         let kind = BodyKind::of(&answer.body);
-        let parts = telling_parts(ready.wire.header("content-type"), &ready.wire.body);
-        let non_ascii = parts.iter().any(|p| p.non_ascii);
+        // Every answer is counted: a scan of the raw body, no decoding (the parts are named
+        // only for the few requests a front refuses).
+        let non_ascii = carries_non_ascii(&ready.wire.body);
         // Only AMP answers say anything of the key: a web server's own page (its 413 for a
         // large body, say) is another hop speaking.
         if let BodyKind::Amp(amp) = &kind {
@@ -345,7 +357,7 @@ impl Diagnostics {
                         check: ready.case.id.clone(),
                         status: answer.status,
                         server: answer.server.clone(),
-                        parts,
+                        parts: telling_parts(ready.wire.header("content-type"), &ready.wire.body),
                         valid_create,
                     });
                 }
