@@ -22,23 +22,17 @@ pub(crate) fn origin_text(case: &Case) -> String {
 }
 
 pub(crate) fn skipped_result(case: &Case, reason: String) -> CheckResult {
-    CheckResult {
-        id: case.id.clone(),
+    let expected = case.expect.to_string();
+    let check = Stateful {
+        id: &case.id,
         rule: case.rule(),
+        title: &case.title,
+        expected: &expected,
+    };
+    CheckResult {
         rules: case.rules.clone(),
-        title: case.title.clone(),
-        class: Class::Skipped,
-        expected: case.expect.to_string(),
-        actual: "not sent".to_owned(),
-        reason,
-        deviation: None,
-        finding: None,
-        shrunk: None,
-        reproduction: None,
-        request: None,
         origin: origin_text(case),
-        known_failure: false,
-        elapsed_ms: None,
+        ..check.skipped("not sent".to_owned(), reason)
     }
 }
 

@@ -186,22 +186,27 @@ impl Tally {
             Some(repro) => (false, repro.len()),
             None => (true, check.actual.len()),
         };
-        let example = Example {
-            check: check.id.clone(),
-            actual: check.actual.clone(),
-            reason: check.reason.clone(),
-            reproduction: check.reproduction.clone(),
-        };
+        // Compared borrowed; only an example that is kept is copied.
+        let key = (size, check.reproduction.as_deref(), check.id.as_str());
         let smaller = group.examples.len() < EXAMPLES
-            || group
-                .examples
-                .last()
-                .is_some_and(|(worst, e)| example_order((size, &example), (*worst, e)).is_lt());
+            || group.examples.last().is_some_and(|(worst, e)| {
+                key < (*worst, e.reproduction.as_deref(), e.check.as_str())
+            });
         if smaller {
+            let example = Example {
+                check: check.id.clone(),
+                actual: check.actual.clone(),
+                reason: check.reason.clone(),
+                reproduction: check.reproduction.clone(),
+            };
             group.examples.push((size, example));
-            group
-                .examples
-                .sort_by(|(sa, a), (sb, b)| example_order((*sa, a), (*sb, b)));
+            group.examples.sort_by(|(sa, a), (sb, b)| {
+                (sa, a.reproduction.as_deref(), a.check.as_str()).cmp(&(
+                    sb,
+                    b.reproduction.as_deref(),
+                    b.check.as_str(),
+                ))
+            });
             group.examples.truncate(EXAMPLES);
         }
     }
@@ -261,16 +266,6 @@ impl Tally {
         });
         findings
     }
-}
-
-fn example_order(
-    (size_a, a): ((bool, usize), &Example),
-    (size_b, b): ((bool, usize), &Example),
-) -> std::cmp::Ordering {
-    size_a
-        .cmp(&size_b)
-        .then_with(|| a.reproduction.cmp(&b.reproduction))
-        .then_with(|| a.check.cmp(&b.check))
 }
 
 /// Reads a `--known-failures` file: one entry a line (a check id, a rule id or a finding
