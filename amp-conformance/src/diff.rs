@@ -210,7 +210,8 @@ async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffRepo
         &session.cx,
         session.key.expose(),
         session.seed,
-    )?;
+    )?
+    .ahead();
     // One sender per side, as a run has: the breaker, the interrupt, and progress (shown once).
     let quiet = RunConfig {
         progress: false,
@@ -232,7 +233,10 @@ async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffRepo
         interrupted: None,
     };
     let read_only = !session.cx.may_write();
-    while let Some(batch) = plan.next_batch() {
+    while let Some(batch) = plan.next_batch().await {
+        if config.interrupt.raised().is_some() {
+            break;
+        }
         let Batch { ready, skipped, .. } = batch?;
         report.skipped += skipped.len();
         let (answers_a, answers_b) =

@@ -9,7 +9,7 @@ use amp_contract::rules::Rule;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::cases::properties::{self, PropertyCase, PropertyContext, Tree};
+use crate::cases::properties::{self, PropertyCase, PropertyContext, TreeSeed};
 use crate::cases::{Case, Expectation, Generator, Need, Origin, WireRequest};
 use crate::config::{Planning, RunError};
 use crate::safety::{self, Assessment};
@@ -269,25 +269,32 @@ pub(crate) struct Skipped {
 }
 
 /// A batch of planned cases: what will be sent and what is skipped (by case index), and the
-/// value trees of its property cases, for shrinking.
+/// seeds of its property cases' value trees, for shrinking.
 pub(crate) struct Batch {
     /// What will be sent, by case index.
     pub(crate) ready: Vec<(usize, Ready)>,
     /// What is not sent, with the reason, by case index.
     pub(crate) skipped: Vec<(usize, Skipped)>,
-    /// The value trees of the property cases in the batch, by case index.
-    pub(crate) trees: HashMap<usize, Tree>,
+    /// The seeds of the value trees of the property cases in the batch, by case index.
+    pub(crate) trees: HashMap<usize, TreeSeed>,
+    /// Writes the budget leaves for the R-IDS probes once this batch is sent.
+    probe_budget: usize,
 }
 
 pub(crate) const IDS_PROBES: usize = 3;
 
 /// Property cases planned at once when the run streams them (a deep run keeps no more).
-const BATCH: usize = 128;
+const BATCH: usize = 64;
+
+/// Batches planned ahead of the one being sent: the planner thread waits once this many are
+/// ready, so that a run holds at most this many plus the one in flight and the one planned.
+const AHEAD: usize = 1;
 
 /// The cases of a run, planned batch by batch: the fixture cases first, then the property
-/// cases as they are generated, so that a deep run holds one batch at a time. A run with a
-/// write budget is planned whole (the budget needs every create in view, and such runs are
-/// small).
+/// cases as they are generated, so that a deep run holds a few batches at a time. A run plans
+/// on a thread of its own ([`Plan::ahead`]), one batch ahead of the batch being sent: planning
+/// (generating, rendering, asking both oracles) is most of a run's own work, and it no longer
+/// waits for the answers, nor they for it.
 pub(crate) struct Plan {
     /// How many cases are fixtures (they come first).
     pub(crate) fixture_count: usize,
@@ -296,6 +303,29 @@ pub(crate) struct Plan {
     /// Writes left for the R-IDS probes, sent only when the run's creates give no ordered pair.
     pub(crate) probe_budget: usize,
     source: Source,
+}
+
+enum Source {
+    /// A replay's recorded requests, planned at once.
+    Whole(Option<Batch>),
+    /// Planned here, as the batches are asked for (`--dry-run`, and until [`Plan::ahead`]).
+    Here {
+        planner: Box<Planner>,
+        /// Made on first use: the generators cannot move to another thread.
+        properties: Option<Box<properties::Cases>>,
+    },
+    /// Planned ahead on the planner thread.
+    Ahead {
+        batches: tokio::sync::mpsc::Receiver<Result<Batch, RunError>>,
+        worker: Option<std::thread::JoinHandle<()>>,
+    },
+}
+
+/// What plans the streamed cases: the fixtures, the generators' settings, the run's context
+/// and the write budget. Plain data, so that it can plan on a thread of its own.
+struct Planner {
+    fixtures: Option<Vec<Case>>,
+    properties: PropertyContext,
     cx: PlanContext,
     key: String,
     seed: u64,
@@ -303,38 +333,131 @@ pub(crate) struct Plan {
     budget: Option<Budget>,
 }
 
-enum Source {
-    Whole(Option<Batch>),
-    Streamed {
-        fixtures: Option<Vec<Case>>,
-        properties: Box<properties::Cases>,
-    },
-}
-
 impl Plan {
+    /// Moves the planning of the streamed cases to a thread of its own, which keeps [`AHEAD`]
+    /// batches ready; a replay is planned already. Dropping the plan stops the thread after
+    /// the batch it is planning (`--max-time`, an interrupt).
+    pub(crate) fn ahead(self) -> Self {
+        let Source::Here {
+            planner,
+            properties: None,
+        } = self.source
+        else {
+            return self;
+        };
+        let (sender, batches) = tokio::sync::mpsc::channel(AHEAD);
+        // The thread takes the planner from here; if no thread can be started, it stays and
+        // the run plans here, as the batches are asked for.
+        let handed = std::sync::Arc::new(std::sync::Mutex::new(Some(planner)));
+        let taken = handed.clone();
+        let spawned = std::thread::Builder::new()
+            .name("amp-planner".to_owned())
+            .spawn(move || {
+                let planner = taken
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                if let Some(planner) = planner {
+                    planner.run(&sender);
+                }
+            });
+        let source = match spawned {
+            Ok(worker) => Source::Ahead {
+                batches,
+                worker: Some(worker),
+            },
+            Err(_) => {
+                let planner = handed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                match planner {
+                    Some(planner) => Source::Here {
+                        planner,
+                        properties: None,
+                    },
+                    None => Source::Whole(None),
+                }
+            }
+        };
+        Self { source, ..self }
+    }
+
     /// The next batch, in case order; `None` at the end.
-    pub(crate) fn next_batch(&mut self) -> Option<Result<Batch, RunError>> {
-        let cases: Vec<(Case, Option<Tree>)> = match &mut self.source {
-            Source::Whole(batch) => return batch.take().map(Ok),
-            Source::Streamed {
-                fixtures,
-                properties,
-            } => match fixtures.take() {
-                Some(fixtures) => fixtures.into_iter().map(|c| (c, None)).collect(),
+    pub(crate) async fn next_batch(&mut self) -> Option<Result<Batch, RunError>> {
+        let next = match &mut self.source {
+            Source::Ahead { batches, worker } => match batches.recv().await {
+                Some(next) => next,
                 None => {
-                    let mut cases = Vec::with_capacity(BATCH);
-                    for generated in properties.by_ref().take(BATCH) {
-                        match generated {
-                            Ok(PropertyCase { case, tree }) => cases.push((case, Some(tree))),
-                            Err(e) => return Some(Err(RunError::Config(e))),
-                        }
+                    // The planner ended: at the end of the cases, or by a panic, which is the
+                    // run's as it would be without the thread.
+                    if let Some(Err(panic)) = worker.take().map(std::thread::JoinHandle::join) {
+                        std::panic::resume_unwind(panic);
                     }
-                    if cases.is_empty() {
-                        return None;
-                    }
-                    cases
+                    return None;
                 }
             },
+            _ => return self.next_batch_here(),
+        };
+        self.took(next)
+    }
+
+    /// The next batch, planned on this thread (`--dry-run`).
+    pub(crate) fn next_batch_here(&mut self) -> Option<Result<Batch, RunError>> {
+        let next = match &mut self.source {
+            Source::Whole(batch) => batch.take().map(Ok)?,
+            Source::Here {
+                planner,
+                properties,
+            } => {
+                let properties = properties
+                    .get_or_insert_with(|| Box::new(properties::Cases::new(&planner.properties)));
+                planner.next_batch(properties)?
+            }
+            Source::Ahead { .. } => return None,
+        };
+        self.took(next)
+    }
+
+    fn took(&mut self, next: Result<Batch, RunError>) -> Option<Result<Batch, RunError>> {
+        if let Ok(batch) = &next {
+            self.probe_budget = batch.probe_budget;
+        }
+        Some(next)
+    }
+}
+
+impl Planner {
+    /// Plans every batch into `sender`, until the cases end or the run stops listening.
+    fn run(mut self, sender: &tokio::sync::mpsc::Sender<Result<Batch, RunError>>) {
+        let mut properties = properties::Cases::new(&self.properties);
+        while let Some(batch) = self.next_batch(&mut properties) {
+            if sender.blocking_send(batch).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The next batch, in case order; `None` at the end.
+    fn next_batch(
+        &mut self,
+        properties: &mut properties::Cases,
+    ) -> Option<Result<Batch, RunError>> {
+        let cases: Vec<(Case, Option<TreeSeed>)> = match self.fixtures.take() {
+            Some(fixtures) => fixtures.into_iter().map(|c| (c, None)).collect(),
+            None => {
+                let mut cases = Vec::with_capacity(BATCH);
+                for generated in properties.by_ref().take(BATCH) {
+                    match generated {
+                        Ok(PropertyCase { case, tree }) => cases.push((case, Some(tree))),
+                        Err(e) => return Some(Err(RunError::Config(e))),
+                    }
+                }
+                if cases.is_empty() {
+                    return None;
+                }
+                cases
+            }
         };
         let first = self.next_index;
         self.next_index += cases.len();
@@ -346,7 +469,7 @@ impl Plan {
         );
         if let Some(budget) = &mut self.budget {
             budget.apply(&mut batch);
-            self.probe_budget = IDS_PROBES.min(budget.left);
+            batch.probe_budget = IDS_PROBES.min(budget.left);
         }
         Some(Ok(batch))
     }
@@ -354,7 +477,7 @@ impl Plan {
 
 /// Plans numbered cases into a batch.
 fn plan_batch(
-    cases: impl Iterator<Item = (usize, (Case, Option<Tree>))>,
+    cases: impl Iterator<Item = (usize, (Case, Option<TreeSeed>))>,
     cx: &PlanContext,
     key: &str,
     seed: u64,
@@ -363,6 +486,7 @@ fn plan_batch(
         ready: Vec::new(),
         skipped: Vec::new(),
         trees: HashMap::new(),
+        probe_budget: IDS_PROBES,
     };
     for (index, (case, tree)) in cases {
         match plan(case, cx, key, seed ^ index as u64) {
@@ -549,6 +673,7 @@ impl Budget {
             ready,
             skipped,
             trees,
+            ..
         } = batch;
         ready.retain(|(index, r)| {
             if over.contains(index) {
@@ -577,20 +702,20 @@ pub(crate) fn prepare(
     seed: u64,
 ) -> Result<Plan, RunError> {
     if let Some(replay) = config.replay {
-        return Ok(replay_plan(replay, cx, key, seed));
+        return Ok(replay_plan(replay, cx, key));
     }
     let fixtures = config
         .fixtures
         .load()
         .map_err(|e| RunError::Config(e.to_string()))?;
-    let properties = properties::Cases::new(&PropertyContext {
+    let properties = PropertyContext {
         cases: config.cases,
         seed,
         services: cx.services.iter().map(|(id, _)| *id).collect(),
         missing_service: cx.missing_service,
         allow_writes: cx.may_write(),
         allow_suspend: cx.embedded || cx.allow_suspend,
-    });
+    };
     let fixture_count = fixtures.len();
     // The coverage model's cases travel with the fixtures (after them: snapshots cover the
     // fixtures only), so that the write budget sees the packed creates first.
@@ -603,40 +728,41 @@ pub(crate) fn prepare(
             },
         ));
     }
-    let total = fixtures.len() + properties.remaining();
-    let mut plan = Plan {
-        fixture_count,
-        total,
-        probe_budget: IDS_PROBES,
-        source: Source::Whole(None),
-        cx: cx.clone(),
-        key: key.to_owned(),
-        seed,
-        next_index: 0,
-        budget: None,
-    };
-    plan.budget = config.max_writes.map(|max| Budget {
+    let total = fixtures.len() + properties.cases;
+    let budget = config.max_writes.map(|max| Budget {
         left: max,
         max,
         covered: HashSet::new(),
     });
-    plan.probe_budget = config
-        .max_writes
-        .map_or(IDS_PROBES, |max| IDS_PROBES.min(max));
-    plan.source = Source::Streamed {
-        fixtures: Some(fixtures),
-        properties: Box::new(properties),
-    };
-    Ok(plan)
+    Ok(Plan {
+        fixture_count,
+        total,
+        probe_budget: config
+            .max_writes
+            .map_or(IDS_PROBES, |max| IDS_PROBES.min(max)),
+        source: Source::Here {
+            planner: Box::new(Planner {
+                fixtures: Some(fixtures),
+                properties,
+                cx: cx.clone(),
+                key: key.to_owned(),
+                seed,
+                next_index: 0,
+                budget,
+            }),
+            properties: None,
+        },
+    })
 }
 
 /// A plan of recorded requests (`amp-conformance replay`): sent as they were, but under the
 /// same safety rules (CONTRACT.md §6) as a run; the page's demand is computed again.
-fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed: u64) -> Plan {
+fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str) -> Plan {
     let mut batch = Batch {
         ready: Vec::new(),
         skipped: Vec::new(),
         trees: HashMap::new(),
+        probe_budget: 0,
     };
     for (index, (case, wire)) in replay.iter().enumerate() {
         // Recorded bytes are sent as they are: a request the gate would change is not sent.
@@ -679,11 +805,6 @@ fn replay_plan(replay: &[(Case, WireRequest)], cx: &PlanContext, key: &str, seed
         total: replay.len(),
         probe_budget: 0,
         source: Source::Whole(Some(batch)),
-        cx: cx.clone(),
-        key: key.to_owned(),
-        seed,
-        next_index: replay.len(),
-        budget: None,
     }
 }
 

@@ -53,7 +53,7 @@ pub fn dry_run(mut config: RunConfig) -> Result<String, RunError> {
     let mut plan = prepare(config.planning(), &cx, key.expose(), seed)?;
     let mut out =
         format!("# dry run: nothing is sent. seed {seed}, run {run_id}, target {endpoint}\n");
-    while let Some(batch) = plan.next_batch() {
+    while let Some(batch) = plan.next_batch_here() {
         let batch = batch?;
         let mut entries: Vec<(usize, String)> = batch
             .ready
@@ -224,7 +224,8 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         &session.cx,
         session.key.expose(),
         session.seed,
-    )?;
+    )?
+    .ahead();
     let mut run = Run {
         config,
         session,
@@ -243,10 +244,15 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
     // batch needs is dropped once it is judged, so a deep run holds one batch at a time.
     let started = Instant::now();
     let mut out_of_time = None;
-    while let Some(batch) = plan.next_batch() {
+    while let Some(batch) = plan.next_batch().await {
+        // Interrupted: nothing more is sent, so nothing more is planned (the report says it is
+        // incomplete).
+        if config.interrupt.raised().is_some() {
+            break;
+        }
         if let Some(limit) = config.max_time.filter(|limit| started.elapsed() >= *limit) {
             out_of_time = Some(format!(
-                "--max-time {}s was reached after {} of the {} cases; the rest were not generated",
+                "--max-time {}s was reached after {} of the {} cases; the rest were not sent",
                 limit.as_secs_f64(),
                 run.cases,
                 plan.total
@@ -265,6 +271,7 @@ impl Run<'_> {
             ready,
             skipped,
             mut trees,
+            ..
         } = batch;
         self.sender.skipped(skipped.len());
         let mut results: Vec<(usize, CheckResult)> = skipped
@@ -343,7 +350,7 @@ impl Run<'_> {
         &mut self,
         ready: Ready,
         verdict: judge::Verdict,
-        tree: Option<crate::cases::properties::Tree>,
+        tree: Option<crate::cases::properties::TreeSeed>,
         index: usize,
     ) -> (Ready, judge::Verdict, Option<Shrunk>) {
         let shrinkable = matches!(verdict.class, Class::Fail | Class::NonStrict)

@@ -4,7 +4,7 @@
 
 use crate::cases::Case;
 use crate::cases::Expectation;
-use crate::cases::properties::Tree;
+use crate::cases::properties::TreeSeed;
 use crate::judge::{self, Profile, Verdict};
 use crate::plan::{self, PlanContext, Planned, Ready};
 use crate::target::Target;
@@ -28,7 +28,7 @@ pub(crate) struct Shrunk {
 /// the contract so that it still breaks the rule it was made for.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn shrink(
-    mut tree: Tree,
+    tree: TreeSeed,
     template: &Case,
     failing: &Verdict,
     cx: &PlanContext,
@@ -47,8 +47,16 @@ pub(crate) async fn shrink(
     if !cx.embedded && (template.writes() || failing.report_id().is_some()) {
         return shrunk;
     }
+    if max_sent == 0 {
+        return shrunk;
+    }
+    // The tree grows again from its seed exactly as the case was drawn; a seed that no longer
+    // grows (it cannot: the same strategy and random state) leaves the case as it failed.
+    let Ok(mut tree) = tree.grow() else {
+        return shrunk;
+    };
     let mut steps = 0;
-    if max_sent == 0 || !tree.simplify() {
+    if !tree.simplify() {
         return shrunk;
     }
     while steps < SHRINK_STEPS && shrunk.sent < max_sent {

@@ -172,12 +172,16 @@ pub fn admin_notes_name() -> Option<&'static str> {
 /// (plainly or as an array) whose value, read leniently (trimmed, any case), is a suspending
 /// method. Conservative on purpose: it guards real services (CONTRACT.md §6).
 ///
+/// [`body_may_suspend`] asks the same of an urlencoded body without decoding its other values.
+///
 /// ```
 /// use amp_contract::create::pairs_may_suspend;
 /// assert!(pairs_may_suspend([(&b"suspend_method"[..], &b" Immediate"[..])]));
 /// assert!(!pairs_may_suspend([(&b"suspend_method"[..], &b"nosuspend"[..])]));
 /// ```
-pub fn pairs_may_suspend<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> bool {
+pub fn pairs_may_suspend<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> bool {
     let Some(field) = CreateAbuseReport::FIELDS
         .iter()
         .find(|f| f.allowed == <SuspendMethod as AmpValue>::ALLOWED)
@@ -185,8 +189,8 @@ pub fn pairs_may_suspend<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8]
         return false;
     };
     pairs.into_iter().any(|(key, value)| {
-        key.starts_with(field.name.as_bytes())
-            && std::str::from_utf8(value).is_ok_and(|v| {
+        key.as_ref().starts_with(field.name.as_bytes())
+            && std::str::from_utf8(value.as_ref()).is_ok_and(|v| {
                 let v = php_trim(v).to_ascii_lowercase();
                 <SuspendMethod as AmpValue>::ALLOWED
                     .iter()
@@ -199,6 +203,29 @@ pub fn pairs_may_suspend<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8]
                     .any(|s| s.eq_ignore_ascii_case(&v))
             })
     })
+}
+
+/// [`pairs_may_suspend`] for the pairs of an urlencoded body, read as PHP reads it: only the
+/// values of keys naming the suspension field are decoded (a body can be a megabyte of text).
+///
+/// ```
+/// use amp_contract::create::body_may_suspend;
+/// assert!(body_may_suspend(b"category=Spam&suspend%5Fmethod=+Immediate"));
+/// assert!(!body_may_suspend(b"category=Immediate&suspend_method=nosuspend"));
+/// ```
+pub fn body_may_suspend(body: &[u8]) -> bool {
+    let Some(field) = CreateAbuseReport::FIELDS
+        .iter()
+        .find(|f| f.allowed == <SuspendMethod as AmpValue>::ALLOWED)
+    else {
+        return false;
+    };
+    pairs_may_suspend(
+        crate::form::segments(body)
+            .map(|(key, value)| (crate::form::php_urldecode(key), value))
+            .filter(|(key, _)| key.starts_with(field.name.as_bytes()))
+            .map(|(key, value)| (key, crate::form::php_urldecode(value))),
+    )
 }
 
 /// A service's main dedicated IP, as the service registry knows it.

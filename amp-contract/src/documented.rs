@@ -35,6 +35,8 @@
 //! );
 //! ```
 
+use std::borrow::Cow;
+
 use http::Method;
 
 use crate::action::{ACTION_PARAM, Action};
@@ -105,34 +107,26 @@ impl Verdict {
 }
 
 /// One `key=value` of the body, as the page's reading sees it.
-struct RawPair {
-    key: Vec<u8>,
-    value: Vec<u8>,
+struct RawPair<'a> {
+    key: Cow<'a, [u8]>,
+    value: Cow<'a, [u8]>,
     /// Every `%` starts a valid escape (invalid ones are left to R-UTF8).
     clean: bool,
 }
 
 fn clean_escapes(raw: &[u8]) -> bool {
-    raw.iter().enumerate().all(|(i, &b)| {
-        b != b'%'
-            || (raw.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && raw.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    memchr::memchr_iter(b'%', raw).all(|i| {
+        raw.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && raw.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
     })
 }
 
-fn raw_pairs(body: &[u8]) -> Vec<RawPair> {
-    body.split(|&b| b == b'&')
-        .filter(|segment| !segment.is_empty())
-        .map(|segment| {
-            let (key, value) = match segment.iter().position(|&b| b == b'=') {
-                Some(eq) => (&segment[..eq], &segment[eq + 1..]),
-                None => (segment, &segment[segment.len()..]),
-            };
-            RawPair {
-                key: php_urldecode(key).into_owned(),
-                value: php_urldecode(value).into_owned(),
-                clean: clean_escapes(key) && clean_escapes(value),
-            }
+fn raw_pairs(body: &[u8]) -> Vec<RawPair<'_>> {
+    crate::form::segments(body)
+        .map(|(key, value)| RawPair {
+            key: php_urldecode(key),
+            value: php_urldecode(value),
+            clean: clean_escapes(key) && clean_escapes(value),
         })
         .collect()
 }

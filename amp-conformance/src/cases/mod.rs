@@ -194,13 +194,18 @@ impl WireRequest {
     /// `--allow-suspend`): the body read as urlencoded and as its content type says. Conservative on purpose: it guards real services
     /// (CONTRACT.md §6).
     pub fn may_suspend(&self) -> bool {
-        use amp_contract::create::pairs_may_suspend;
-        // Read as a POST of its content type (urlencoded or multipart), whatever the method.
-        pairs_may_suspend(amp_contract::form::FormPairs::from_urlencoded(&self.body).iter())
+        use amp_contract::create::{body_may_suspend, pairs_may_suspend};
+        use amp_contract::form::FORM_URLENCODED;
+        // Read as urlencoded whatever the headers say, then as a POST of its content type
+        // (multipart) when that is another reading.
+        body_may_suspend(&self.body)
             || self.ask("", |request| {
-                pairs_may_suspend(
-                    envelope::read_params(&Method::POST, request.headers, &self.body).iter(),
-                )
+                let urlencoded = envelope::media_type(request.headers)
+                    .is_some_and(|m| m.eq_ignore_ascii_case(FORM_URLENCODED));
+                !urlencoded
+                    && pairs_may_suspend(
+                        envelope::read_params(&Method::POST, request.headers, &self.body).iter(),
+                    )
             })
     }
 
@@ -447,10 +452,9 @@ impl RequestSpec {
 
     /// The placeholders it uses.
     pub fn needs(&self) -> Vec<Need> {
-        // Placeholders sit in short fixture values; a value without `{` needs no search.
-        let contains = |hay: &[u8], needle: &[u8]| {
-            hay.contains(&b'{') && hay.windows(needle.len()).any(|w| w == needle)
-        };
+        // Placeholders sit in short fixture values, but generated texts are up to 64 KiB and
+        // often carry a `{`: a substring search, not a window per byte.
+        let contains = |hay: &[u8], needle: &[u8]| memchr::memmem::find(hay, needle).is_some();
         Need::ALL
             .into_iter()
             .filter(|need| {
@@ -470,9 +474,7 @@ impl RequestSpec {
             BodySpec::Form { pairs, .. } => amp_contract::create::pairs_may_suspend(
                 pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
             ),
-            BodySpec::Raw(raw) => amp_contract::create::pairs_may_suspend(
-                amp_contract::form::FormPairs::from_urlencoded(raw).iter(),
-            ),
+            BodySpec::Raw(raw) => amp_contract::create::body_may_suspend(raw),
         }
     }
 
@@ -491,7 +493,7 @@ impl RequestSpec {
             }
             for (need, value) in subst {
                 let p = need.placeholder().as_bytes();
-                while let Some(at) = out.windows(p.len()).position(|w| w == p) {
+                while let Some(at) = memchr::memmem::find(&out, p) {
                     out.splice(at..at + p.len(), value.bytes());
                 }
             }
@@ -511,8 +513,11 @@ impl RequestSpec {
                 if let (true, Some(marker), Some(notes)) =
                     (urlencoded, marker, amp_contract::create::admin_notes_name())
                 {
-                    let form = amp_contract::form::FormPairs::from_urlencoded(&body);
-                    if !form.iter().any(|(k, _)| k.starts_with(notes.as_bytes())) {
+                    // Only the keys are decoded: the body may be a megabyte of one value.
+                    let named = amp_contract::form::segments(&body).any(|(k, _)| {
+                        amp_contract::form::php_urldecode(k).starts_with(notes.as_bytes())
+                    });
+                    if !named {
                         let pair = amp_contract::form::FormPairs::from_pairs([(
                             notes.as_bytes(),
                             marker.as_bytes(),

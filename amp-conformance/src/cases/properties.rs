@@ -1,7 +1,7 @@
 //! Property cases: valid and invalid requests from `amp_contract`'s generated strategies, and
 //! wire-level mutations of valid requests whose expected outcome the contract itself computes.
-//! A seed makes every run replayable; the value trees are kept so that a failing case can be
-//! shrunk.
+//! A seed makes every run replayable; each case keeps the seed of its value tree
+//! ([`TreeSeed`]), so that a failing case can be grown again and shrunk.
 
 use amp_contract::action::ACTION_PARAM;
 use amp_contract::field::Kind;
@@ -31,12 +31,56 @@ pub struct PropertyContext {
     pub allow_suspend: bool,
 }
 
-/// A generated case and the value tree behind it, for shrinking.
+/// A generated case and the seed of the value tree behind it, for shrinking.
 pub struct PropertyCase {
     /// The case.
     pub case: Case,
-    /// Its tree.
-    pub tree: Tree,
+    /// What grows its tree again.
+    pub tree: TreeSeed,
+}
+
+/// What grows a generated case's value tree again, exactly as it was: the generator's random
+/// state just before the case was drawn, the strategy's settings and the kind of case. It is
+/// plain data (a value tree is not `Send`), so cases can be planned on another thread than
+/// the one that shrinks them, and it is small: a tree is grown only for a failing case.
+#[derive(Debug, Clone)]
+pub struct TreeSeed {
+    rng: TestRng,
+    config: std::sync::Arc<GenConfig>,
+    kind: SeedKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SeedKind {
+    Valid,
+    Invalid,
+    Mutation(Mutation),
+}
+
+impl TreeSeed {
+    /// The case's value tree, at the value the case was made from.
+    pub fn grow(&self) -> Result<Tree, String> {
+        let mut runner = TestRunner::new_with_rng(Config::default(), self.rng.clone());
+        let config = &self.config;
+        Ok(match self.kind {
+            SeedKind::Valid => Tree::Valid(
+                CreateAbuseReport::valid_requests(config)
+                    .new_tree(&mut runner)
+                    .map_err(|e| e.to_string())?,
+            ),
+            SeedKind::Invalid => Tree::Invalid(
+                CreateAbuseReport::invalid_requests(config)
+                    .new_tree(&mut runner)
+                    .map_err(|e| e.to_string())?,
+            ),
+            SeedKind::Mutation(mutation) => Tree::Mutation(
+                CreateAbuseReport::valid_requests(config)
+                    .new_tree(&mut runner)
+                    .map_err(|e| e.to_string())?,
+                mutation,
+            ),
+        })
+    }
 }
 
 /// The value tree of a generated case.
@@ -376,13 +420,49 @@ pub fn generate(
 /// those in flight): the valid ones, then the invalid ones, then the mutations, each kind from
 /// its own random stream, so the sequence is the same as [`generate`]'s for the same seed.
 pub struct Cases {
-    valid: BoxedStrategy<ValidRequest<CreateAbuseReport>>,
-    invalid: BoxedStrategy<InvalidRequest>,
-    base: BoxedStrategy<ValidRequest<CreateAbuseReport>>,
-    runs: [TestRunner; 3],
+    valid: Drawn<ValidRequest<CreateAbuseReport>>,
+    invalid: Drawn<InvalidRequest>,
+    base: Drawn<ValidRequest<CreateAbuseReport>>,
     counts: [usize; 3],
     /// Which kind is next (0 valid, 1 invalid, 2 mutation) and its index.
     next: (usize, usize),
+}
+
+/// One kind of case: its strategy, the settings it was built from (for [`TreeSeed`]), and its
+/// own random stream.
+struct Drawn<T> {
+    strategy: BoxedStrategy<T>,
+    config: std::sync::Arc<GenConfig>,
+    runner: TestRunner,
+}
+
+impl<T: std::fmt::Debug> Drawn<T> {
+    fn new(
+        config: GenConfig,
+        strategy: fn(&GenConfig) -> BoxedStrategy<T>,
+        seed: u64,
+        stream: u64,
+    ) -> Self {
+        Self {
+            strategy: strategy(&config),
+            config: std::sync::Arc::new(config),
+            runner: runner(seed, stream),
+        }
+    }
+
+    /// The next value, and the seed that grows its tree again.
+    fn draw(&mut self, kind: SeedKind) -> Result<(T, TreeSeed), String> {
+        let seed = TreeSeed {
+            rng: self.runner.rng().clone(),
+            config: self.config.clone(),
+            kind,
+        };
+        let tree = self
+            .strategy
+            .new_tree(&mut self.runner)
+            .map_err(|e| e.to_string())?;
+        Ok((tree.current(), seed))
+    }
 }
 
 impl Cases {
@@ -392,10 +472,24 @@ impl Cases {
         let mutation_count = cx.cases / 4;
         let invalid_count = cx.cases.saturating_sub(valid_count + mutation_count);
         Self {
-            valid: CreateAbuseReport::valid_requests(&gen_config(cx, true)),
-            invalid: CreateAbuseReport::invalid_requests(&gen_config(cx, cx.allow_writes)),
-            base: CreateAbuseReport::valid_requests(&gen_config(cx, cx.allow_writes)),
-            runs: [runner(cx.seed, 1), runner(cx.seed, 2), runner(cx.seed, 3)],
+            valid: Drawn::new(
+                gen_config(cx, true),
+                CreateAbuseReport::valid_requests,
+                cx.seed,
+                1,
+            ),
+            invalid: Drawn::new(
+                gen_config(cx, cx.allow_writes),
+                CreateAbuseReport::invalid_requests,
+                cx.seed,
+                2,
+            ),
+            base: Drawn::new(
+                gen_config(cx, cx.allow_writes),
+                CreateAbuseReport::valid_requests,
+                cx.seed,
+                3,
+            ),
             counts: [valid_count, invalid_count, mutation_count],
             next: (0, 0),
         }
@@ -418,32 +512,23 @@ impl Cases {
     fn make(&mut self, kind: usize, index: usize) -> Result<PropertyCase, String> {
         let (mut case, tree, generator) = match kind {
             0 => {
-                let tree = self
-                    .valid
-                    .new_tree(&mut self.runs[0])
-                    .map_err(|e| e.to_string())?;
-                let mut case = valid_case(tree.current());
+                let (value, seed) = self.valid.draw(SeedKind::Valid)?;
+                let mut case = valid_case(value);
                 case.id = format!("prop/valid/{index:04}");
-                (case, Tree::Valid(tree), Generator::Valid)
+                (case, seed, Generator::Valid)
             }
             1 => {
-                let tree = self
-                    .invalid
-                    .new_tree(&mut self.runs[1])
-                    .map_err(|e| e.to_string())?;
-                let mut case = invalid_case(tree.current());
+                let (value, seed) = self.invalid.draw(SeedKind::Invalid)?;
+                let mut case = invalid_case(value);
                 case.id = format!("prop/invalid/{index:04}");
-                (case, Tree::Invalid(tree), Generator::Invalid)
+                (case, seed, Generator::Invalid)
             }
             _ => {
                 let mutation = Mutation::ALL[index % Mutation::ALL.len()];
-                let tree = self
-                    .base
-                    .new_tree(&mut self.runs[2])
-                    .map_err(|e| e.to_string())?;
-                let mut case = mutation.apply(tree.current());
+                let (value, seed) = self.base.draw(SeedKind::Mutation(mutation))?;
+                let mut case = mutation.apply(value);
                 case.id = format!("prop/mutation/{}/{index:04}", mutation.name());
-                (case, Tree::Mutation(tree, mutation), Generator::Mutation)
+                (case, seed, Generator::Mutation)
             }
         };
         case.origin = Origin::Property { generator, index };

@@ -102,10 +102,10 @@ struct Telling {
 /// (`%80` to `%FF`), as a form body spells it.
 fn carries_non_ascii(body: &[u8]) -> bool {
     !body.is_ascii()
-        || body.windows(3).any(|w| {
-            w[0] == b'%'
-                && matches!(w[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
-                && w[2].is_ascii_hexdigit()
+        || memchr::memchr_iter(b'%', body).any(|i| {
+            body.get(i + 1)
+                .is_some_and(|b| matches!(b, b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'))
+                && body.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
         })
 }
 
