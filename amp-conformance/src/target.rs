@@ -10,17 +10,45 @@ use crate::transport::{self, Client, Destination};
 
 /// The `API_ID` value: never printed (its `Debug` hides it).
 #[derive(Clone)]
-pub struct Secret(String);
+pub struct Secret {
+    key: String,
+    /// The texts output is scrubbed of, with what replaces them: the key, then its near
+    /// misses long enough to be told from ordinary text. Made once: every check's texts are
+    /// scrubbed.
+    scrubbed: Arc<[(String, &'static str)]>,
+}
 
 impl Secret {
     /// Wraps a key.
     pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
+        use crate::cases::coverage::NearMiss;
+        let key = key.into();
+        let mut scrubbed = Vec::new();
+        if key.len() >= Self::MIN_REDACTED {
+            scrubbed.push((key.clone(), "$AMP_API_ID"));
+            for miss in NearMiss::ALL {
+                let value = miss.apply(&key);
+                // Half a short key can be an ordinary word (`interrupt` of
+                // `interrupt-key-1`): a prefix is scrubbed only where it is long enough to be
+                // told from text.
+                let shortest = match miss {
+                    NearMiss::Prefix => Self::MIN_REDACTED_PREFIX,
+                    _ => Self::MIN_REDACTED,
+                };
+                if value.len() >= shortest && value != key {
+                    scrubbed.push((value, miss.shell()));
+                }
+            }
+        }
+        Self {
+            key,
+            scrubbed: scrubbed.into(),
+        }
     }
 
     /// The key, for the one place that sends it.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.key
     }
 
     /// Replaces every occurrence of the key in `text` with `$AMP_API_ID`. Keys shorter than
@@ -29,24 +57,18 @@ impl Secret {
     /// A near miss of the key ([`crate::cases::coverage::NearMiss`]) that a server echoes is
     /// as secret as the key: it is written as the shell's transformation of `$AMP_API_ID`.
     pub fn redact(&self, text: &str) -> String {
-        if self.0.len() < Self::MIN_REDACTED {
-            return text.to_owned();
-        }
-        use crate::cases::coverage::NearMiss;
-        let mut out = text.replace(&self.0, "$AMP_API_ID");
-        for miss in NearMiss::ALL {
-            let value = miss.apply(&self.0);
-            // Half a short key can be an ordinary word (`interrupt` of `interrupt-key-1`):
-            // a prefix is scrubbed only where it is long enough to be told from text.
-            let shortest = match miss {
-                NearMiss::Prefix => Self::MIN_REDACTED_PREFIX,
-                _ => Self::MIN_REDACTED,
-            };
-            if value.len() >= shortest && value != self.0 && out.contains(&value) {
-                out = out.replace(&value, miss.shell());
+        let mut out = text.to_owned();
+        self.redact_in_place(&mut out);
+        out
+    }
+
+    /// [`Secret::redact`] in place: a text without the key is left untouched (no copy).
+    pub fn redact_in_place(&self, text: &mut String) {
+        for (value, shell) in self.scrubbed.iter() {
+            if text.contains(value.as_str()) {
+                *text = text.replace(value.as_str(), shell);
             }
         }
-        out
     }
 
     /// Shortest key that output is scrubbed of.

@@ -183,6 +183,29 @@ proptest! {
         prop_assert_eq!(amp_contract::form::php_urldecode(&raw).into_owned(), expected);
     }
 
+    /// (1b) The table-driven encoder equals `percent-encoding` with PHP's `urlencode` set
+    /// (everything but ASCII letters, digits and `-_.`), a space written as `+`.
+    #[test]
+    fn urlencode_matches_percent_encoding_with_phps_set(
+        raw in proptest::collection::vec(
+            prop_oneof![Just(b' '), Just(b'+'), Just(b'-'), Just(b'~'), Just(b'*'), Just(b'a'), any::<u8>()],
+            0..48,
+        )
+    ) {
+        const PHP: &percent_encoding::AsciiSet =
+            &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+        let expected = raw
+            .split(|&b| b == b' ')
+            .map(|chunk| percent_encoding::percent_encode(chunk, PHP).to_string())
+            .collect::<Vec<_>>()
+            .join("+");
+        let mut got = String::from("k=");
+        amp_contract::form::php_urlencode_into(&raw, &mut got);
+        prop_assert_eq!(&got[2..], expected.as_str());
+        let pairs = amp_contract::form::FormPairs::from_pairs([(raw.as_slice(), raw.as_slice())]);
+        prop_assert_eq!(pairs.to_urlencoded(), format!("{expected}={expected}"));
+    }
+
     /// (2) Every generated valid request is accepted, as urlencoded and as multipart.
     #[test]
     fn valid_requests_are_accepted(request in CreateAbuseReport::valid_requests(&gen_config())) {

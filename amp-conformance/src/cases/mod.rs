@@ -453,17 +453,23 @@ impl RequestSpec {
     /// The placeholders it uses.
     pub fn needs(&self) -> Vec<Need> {
         // Placeholders sit in short fixture values, but generated texts are up to 64 KiB and
-        // often carry a `{`: a substring search, not a window per byte.
-        let contains = |hay: &[u8], needle: &[u8]| memchr::memmem::find(hay, needle).is_some();
+        // often carry a `{`: one pass over each value's braces, every placeholder tried there.
+        let mut found = [false; Need::ALL.len()];
+        let mut scan = |hay: &[u8]| {
+            for at in memchr::memchr_iter(b'{', hay) {
+                for (seen, need) in found.iter_mut().zip(Need::ALL) {
+                    *seen |= hay[at..].starts_with(need.placeholder().as_bytes());
+                }
+            }
+        };
+        match &self.body {
+            BodySpec::Form { pairs, .. } => pairs.iter().for_each(|(_, v)| scan(v)),
+            BodySpec::Raw(raw) => scan(raw),
+        }
         Need::ALL
             .into_iter()
-            .filter(|need| {
-                let p = need.placeholder().as_bytes();
-                match &self.body {
-                    BodySpec::Form { pairs, .. } => pairs.iter().any(|(_, v)| contains(v, p)),
-                    BodySpec::Raw(raw) => contains(raw, p),
-                }
-            })
+            .zip(found)
+            .filter_map(|(need, seen)| seen.then_some(need))
             .collect()
     }
 
@@ -486,23 +492,10 @@ impl RequestSpec {
         marker: Option<&str>,
         boundary_seed: u64,
     ) -> WireRequest {
-        let replace = |bytes: &[u8]| -> Vec<u8> {
-            let mut out = bytes.to_vec();
-            if !bytes.contains(&b'{') {
-                return out;
-            }
-            for (need, value) in subst {
-                let p = need.placeholder().as_bytes();
-                while let Some(at) = memchr::memmem::find(&out, p) {
-                    out.splice(at..at + p.len(), value.bytes());
-                }
-            }
-            out
-        };
         let mut headers = Vec::new();
         let (content_type, body) = match &self.body {
             BodySpec::Raw(raw) => {
-                let mut body = replace(raw);
+                let mut body = substitute(raw, subst).into_owned();
                 // An exact urlencoded body gets the purge marker appended, unless it already
                 // names the admin-only field: a create from exact bytes is still findable.
                 let urlencoded = self.content_type.as_deref().is_some_and(|ct| {
@@ -531,14 +524,16 @@ impl RequestSpec {
                 (None, body)
             }
             BodySpec::Form { pairs, encoding } => {
-                let mut pairs: Vec<(Vec<u8>, Vec<u8>)> =
-                    pairs.iter().map(|(k, v)| (k.clone(), replace(v))).collect();
+                let mut pairs: Vec<(&[u8], std::borrow::Cow<'_, [u8]>)> = pairs
+                    .iter()
+                    .map(|(k, v)| (k.as_slice(), substitute(v, subst)))
+                    .collect();
                 if let (Some(marker), Some(notes)) =
                     (marker, amp_contract::create::admin_notes_name())
                 {
                     let notes = notes.as_bytes();
                     if !pairs.iter().any(|(k, _)| k.starts_with(notes)) {
-                        pairs.push((notes.to_vec(), marker.as_bytes().to_vec()));
+                        pairs.push((notes, marker.as_bytes().into()));
                     }
                 }
                 encode(&pairs, *encoding, boundary_seed)
@@ -561,15 +556,28 @@ impl RequestSpec {
     }
 }
 
+/// `bytes` with the placeholders of `subst` replaced; copied only when one is there.
+fn substitute<'a>(bytes: &'a [u8], subst: &[(Need, String)]) -> std::borrow::Cow<'a, [u8]> {
+    if subst.is_empty() || !bytes.contains(&b'{') {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = bytes.to_vec();
+    for (need, value) in subst {
+        let p = need.placeholder().as_bytes();
+        while let Some(at) = memchr::memmem::find(&out, p) {
+            out.splice(at..at + p.len(), value.bytes());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Encodes pairs; returns the content type and the body.
 fn encode(
-    pairs: &[(Vec<u8>, Vec<u8>)],
+    pairs: &[(&[u8], std::borrow::Cow<'_, [u8]>)],
     encoding: Encoding,
     seed: u64,
 ) -> (Option<String>, Vec<u8>) {
-    let form = amp_contract::form::FormPairs::from_pairs(
-        pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
-    );
+    let form = amp_contract::form::FormPairs::from_pairs(pairs.iter().map(|(k, v)| (*k, &**v)));
     match encoding {
         Encoding::Urlencoded => (Some(FORM.to_owned()), form.to_urlencoded().into_bytes()),
         Encoding::UrlencodedPercent20 => (

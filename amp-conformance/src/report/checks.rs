@@ -134,7 +134,7 @@ impl Stateful<'_> {
 /// (CONTRACT.md §6: the `API_ID` appears in no output).
 pub(crate) fn redact_check(check: &mut CheckResult, key: &Secret) {
     for text in [&mut check.actual, &mut check.reason, &mut check.expected] {
-        *text = key.redact(text);
+        key.redact_in_place(text);
     }
 }
 
