@@ -9,7 +9,7 @@ use std::fmt;
 use crate::config::RunConfig;
 use crate::config::RunError;
 use crate::judge::{self, AmpAnswer, Class};
-use crate::plan::{Batch, Ready, prepare};
+use crate::plan::{Batch, Ready};
 use crate::send::{Sender, StopCause};
 use crate::session::Session;
 use crate::target::{HttpAnswer, TransportError};
@@ -205,13 +205,7 @@ async fn compare_sides(config: &RunConfig, session: &Session) -> Result<DiffRepo
     let [target_a, target_b] = session.targets() else {
         return Err(RunError::Config("a diff needs two targets".to_owned()));
     };
-    let mut plan = prepare(
-        config.planning(),
-        &session.cx,
-        session.key.expose(),
-        session.seed,
-    )?
-    .ahead();
+    let mut plan = session.plan(config)?;
     // One sender per side, as a run has: the breaker, the interrupt, and progress (shown once).
     let quiet = RunConfig {
         progress: false,

@@ -219,13 +219,7 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
         .targets
         .first()
         .ok_or_else(|| RunError::Config("a run needs a target".to_owned()))?;
-    let mut plan = prepare(
-        config.planning(),
-        &session.cx,
-        session.key.expose(),
-        session.seed,
-    )?
-    .ahead();
+    let mut plan = session.plan(config)?;
     let mut run = Run {
         config,
         session,

@@ -7,7 +7,7 @@ use amp_contract::envelope::{ApiIds, DedicatedIp};
 
 use crate::config::{DEFAULT_RATE, RunConfig, RunError, Side, random_token};
 use crate::observer::Observer;
-use crate::plan::PlanContext;
+use crate::plan::{Plan, PlanContext, prepare};
 use crate::server::{self, Registry, RunningServer, ServerConfig};
 use crate::target::{Secret, Target};
 
@@ -70,6 +70,11 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// The run's cases, planned ahead on a thread of their own (`run` and `diff`).
+    pub(crate) fn plan(&self, config: &RunConfig) -> Result<Plan, RunError> {
+        Ok(prepare(config.planning(), &self.cx, self.key.expose(), self.seed)?.ahead())
+    }
+
     /// Opens a session for `sides` under `config`: reads the key (required for an endpoint,
     /// made up for the embedded server), starts an embedded server per `reference` side with
     /// the registry's services (or the run's `--service` ones), and builds each side's target
