@@ -284,7 +284,7 @@ pub(crate) struct Batch {
 pub(crate) const IDS_PROBES: usize = 3;
 
 /// Property cases planned at once when the run streams them (a deep run keeps no more).
-const BATCH: usize = 64;
+const BATCH: usize = 32;
 
 /// Batches planned ahead of the one being sent: the planner thread waits once this many are
 /// ready, so that a run holds at most this many plus the one in flight and the one planned.

@@ -136,12 +136,14 @@ fn peak_of_a_writing_run(server: &Serve, cases: usize) -> Option<u64> {
         .args(["--target", &server.endpoint])
         .args(["--observe-url", &server.observe])
         .args(["--missing-service-id", "999"])
+        // The services as the serve's registry has them (fixtures/services.toml): a passing
+        // run, as a user's is, with every stored value read back and compared.
         .args([
             "--allow-writes",
             "--service",
-            "1",
+            "1=203.0.113.10",
             "--service",
-            "2=203.0.113.9",
+            "3",
         ])
         .args(["--max-writes", "100000000", "--concurrency", "8"])
         .env("AMP_API_ID", KEY)
@@ -149,10 +151,7 @@ fn peak_of_a_writing_run(server: &Serve, cases: usize) -> Option<u64> {
         .output()
         .ok()?;
     let (stdout, stderr) = text(&output);
-    assert!(
-        matches!(output.status.code(), Some(0 | 1)),
-        "{stdout}\n{stderr}"
-    );
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("checks ("), "{stdout}");
     stderr
         .lines()
@@ -162,9 +161,11 @@ fn peak_of_a_writing_run(server: &Serve, cases: usize) -> Option<u64> {
 
 /// Issue 21: memory independent of the number of cases on the path users take, a `--target`
 /// run with writes (stored values read back through the observer) against a separate server.
-/// Two sizes an order of magnitude apart: the larger run's extra 27,000 cases (and their
-/// stored-value checks) would add more than 27 MB at 1 KB a check kept; the bound on the
-/// growth is 12 MB.
+/// Two sizes an order of magnitude apart: the larger run's extra 27,000 cases (about 38,000
+/// checks with their stored-value checks) would add about 38 MB at 1 KB a check kept; the
+/// bound on the growth is 12 MB. What does grow a little is not per check: three batches of
+/// cases are alive at once (one sent, one ready, one being planned), and the heaviest three
+/// in a run (the 1 MiB bodies of oversize mutations clustering by chance) set its peak.
 #[test]
 fn a_writing_target_run_grows_by_less_than_a_kilobyte_a_check() {
     if !Command::new("/usr/bin/time")
