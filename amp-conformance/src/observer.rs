@@ -1,63 +1,12 @@
 //! The observer (CONTRACT.md §5): reads a stored report back by id, through a URL template
 //! sent with the same `API_ID`, or a command that prints it as JSON.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use amp_contract::ReportRecord;
 
-use crate::report::diagnose::BodyKind;
+use crate::judge::AnswerBody;
 use crate::target::Target;
-
-/// What the observer's reads got in a run: how many were made, how many gave no report, and
-/// the first that did not, with the URL requested and what came back (an observer URL with a
-/// typo answers a 404 page or JSON that is not a report: the note shows both).
-#[derive(Debug, Default)]
-pub struct ObserverLog(Mutex<Reads>);
-
-#[derive(Debug, Default)]
-struct Reads {
-    made: usize,
-    unusable: usize,
-    /// The URL requested, the HTTP status (none: no answer) and what came back.
-    first: Option<(String, Option<u16>, String)>,
-}
-
-impl ObserverLog {
-    fn record(&self, url: &str, failure: Option<(Option<u16>, String)>) {
-        // A poisoned lock only loses an observation: the note is a help, not a verdict.
-        if let Ok(mut reads) = self.0.lock() {
-            reads.made += 1;
-            if let Some((status, what)) = failure {
-                reads.unusable += 1;
-                if reads.first.is_none() {
-                    reads.first = Some((url.to_owned(), status, what));
-                }
-            }
-        }
-    }
-
-    /// The run-level note when most reads gave no report: the observer is unusable.
-    pub(crate) fn note(&self) -> Option<String> {
-        let reads = self.0.lock().ok()?;
-        let (url, status, what) = reads.first.as_ref()?;
-        if reads.unusable * 2 < reads.made {
-            return None;
-        }
-        let answer = match status {
-            Some(status) => format!("HTTP {status} with {what}"),
-            None => what.clone(),
-        };
-        Some(format!(
-            "the observer is unusable: {} of {} reads gave no stored report. The first requested \
-             GET {url} and got {answer}. --observe-url must answer a stored report as JSON with \
-             HTTP 200 ({{report_id}} is replaced by the id the create returned); check the URL \
-             with curl -sS -H \"API_ID: $AMP_API_ID\" '{url}'. The stored-value checks \
-             (D-DEFAULTS) are not judged without it.",
-            reads.unusable, reads.made
-        ))
-    }
-}
 
 /// Where D-DEFAULTS reads stored reports from (CONTRACT.md §5).
 #[derive(Debug, Clone)]
@@ -85,7 +34,7 @@ pub(crate) async fn read_record(
                     return Err(format!("observer GET {url}: {e}"));
                 }
             };
-            let kind = BodyKind::of(&answer.body);
+            let kind = AnswerBody::of(&answer.body);
             let record = (answer.status == 200)
                 .then(|| serde_json::from_slice::<ReportRecord>(&answer.body).ok())
                 .flatten();

@@ -85,6 +85,60 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// What the observer's reads got in a run: how many were made, how many gave no report, and
+/// the first that did not, with the URL requested and what came back (an observer URL with a
+/// typo answers a 404 page or JSON that is not a report: the note shows both). The target
+/// carries it, so every read of a run lands in one place; the observer records, the
+/// diagnoses read it.
+#[derive(Debug, Default)]
+pub struct ObserverLog(std::sync::Mutex<Reads>);
+
+#[derive(Debug, Default)]
+struct Reads {
+    made: usize,
+    unusable: usize,
+    /// The URL requested, the HTTP status (none: no answer) and what came back.
+    first: Option<(String, Option<u16>, String)>,
+}
+
+impl ObserverLog {
+    /// Notes one read: `failure` is its HTTP status (none: no answer) and what came back
+    /// when it gave no report.
+    pub(crate) fn record(&self, url: &str, failure: Option<(Option<u16>, String)>) {
+        // A poisoned lock only loses an observation: the note is a help, not a verdict.
+        if let Ok(mut reads) = self.0.lock() {
+            reads.made += 1;
+            if let Some((status, what)) = failure {
+                reads.unusable += 1;
+                if reads.first.is_none() {
+                    reads.first = Some((url.to_owned(), status, what));
+                }
+            }
+        }
+    }
+
+    /// The run-level note when most reads gave no report: the observer is unusable.
+    pub(crate) fn note(&self) -> Option<String> {
+        let reads = self.0.lock().ok()?;
+        let (url, status, what) = reads.first.as_ref()?;
+        if reads.unusable * 2 < reads.made {
+            return None;
+        }
+        let answer = match status {
+            Some(status) => format!("HTTP {status} with {what}"),
+            None => what.clone(),
+        };
+        Some(format!(
+            "the observer is unusable: {} of {} reads gave no stored report. The first requested \
+             GET {url} and got {answer}. --observe-url must answer a stored report as JSON with \
+             HTTP 200 ({{report_id}} is replaced by the id the create returned); check the URL \
+             with curl -sS -H \"API_ID: $AMP_API_ID\" '{url}'. The stored-value checks \
+             (D-DEFAULTS) are not judged without it.",
+            reads.unusable, reads.made
+        ))
+    }
+}
+
 /// An HTTP answer, body capped.
 #[derive(Debug, Clone)]
 pub struct HttpAnswer {
@@ -129,7 +183,7 @@ pub struct Target {
     pacer: Option<Arc<Pacer>>,
     rate: Option<f64>,
     /// What the observer's reads got, for the run's notes (shared by the run's clones).
-    observations: Arc<crate::observer::ObserverLog>,
+    observations: Arc<ObserverLog>,
 }
 
 impl std::fmt::Debug for Target {
@@ -208,7 +262,7 @@ impl Target {
 
     /// What the observer's reads through this target got (issue 20: an observer URL with a
     /// typo must be shown with what came back).
-    pub(crate) fn observations(&self) -> &crate::observer::ObserverLog {
+    pub(crate) fn observations(&self) -> &ObserverLog {
         &self.observations
     }
 

@@ -56,7 +56,10 @@ pub enum Profile {
     Reference,
 }
 
+mod answer_body;
 mod verdict;
+
+pub(crate) use answer_body::{AnswerBody, clip};
 
 pub use verdict::{
     AmpAnswer, Body, BodyKind, Deviation, Due, JsonKind, NotAmp, Outcome, Seen, Verdict,

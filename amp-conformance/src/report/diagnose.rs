@@ -7,78 +7,10 @@ use std::collections::BTreeSet;
 
 use super::super::judge;
 use crate::cases::Auth;
-use crate::observer::ObserverLog;
+use crate::judge::{AnswerBody, clip};
 use crate::send::Answered;
 use crate::server;
-use crate::target::{HttpAnswer, TransportError};
-
-/// What an answer's body is, read once: the contract's JSON, other JSON, an HTML page, other
-/// text, or nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum BodyKind {
-    /// An AMP answer (success or error).
-    Amp(judge::AmpAnswer),
-    /// JSON that is no AMP answer (an observer's record, a framework's error object); its
-    /// beginning.
-    Json(String),
-    /// An HTML page (keyed on the body: JSON labelled `text/html` is still JSON); its first
-    /// lines of text.
-    Html(String),
-    /// Anything else; its first line.
-    Text(String),
-    /// No body.
-    Empty,
-}
-
-impl BodyKind {
-    /// Reads `body`.
-    pub(crate) fn of(body: &[u8]) -> Self {
-        if let Ok(amp) = judge::parse_answer(body) {
-            return Self::Amp(amp);
-        }
-        if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
-            return Self::Json(clip(String::from_utf8_lossy(body).trim(), 160));
-        }
-        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-        if head.trim().is_empty() {
-            return Self::Empty;
-        }
-        if head.trim_start().starts_with('<') {
-            let text = judge::strip_tags(&head);
-            let first: Vec<&str> = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .take(3)
-                .collect();
-            return Self::Html(clip(&first.join(" | "), 200));
-        }
-        Self::Text(clip(head.lines().next().unwrap_or("").trim(), 200))
-    }
-
-    /// How a note names it.
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            Self::Amp(judge::AmpAnswer::Success(id)) => format!("an AMP success (report {id})"),
-            Self::Amp(judge::AmpAnswer::Error(code, text)) => {
-                format!("an AMP error {code} \"{}\"", clip(text, 120))
-            }
-            Self::Json(text) => format!("JSON that is not an AMP answer: {text}"),
-            Self::Html(first) => format!("an HTML page: {first}"),
-            Self::Text(first) => format!("text: {first}"),
-            Self::Empty => "an empty body".to_owned(),
-        }
-    }
-}
-
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let cut: String = text.chars().take(max).collect();
-        format!("{cut}…")
-    }
-}
+use crate::target::{HttpAnswer, ObserverLog, TransportError};
 
 /// The hop an answer names in its `Server` header, as a note says it.
 fn hop(server: Option<&str>) -> String {
@@ -283,13 +215,13 @@ impl Diagnostics {
         if self.server.is_none() {
             self.server.clone_from(&answer.server);
         }
-        let kind = BodyKind::of(&answer.body);
+        let kind = AnswerBody::of(&answer.body);
         // Every answer is counted: a scan of the raw body, no decoding (the parts are named
         // only for the few requests a front refuses).
         let non_ascii = carries_non_ascii(&ready.wire.body);
         // Only AMP answers say anything of the key: a web server's own page (its 413 for a
         // large body, say) is another hop speaking.
-        if let BodyKind::Amp(amp) = &kind {
+        if let AnswerBody::Amp(amp) = &kind {
             let amp001 = matches!(
                 amp,
                 judge::AmpAnswer::Error(amp_contract::ErrorCode::Unauthorized, _)
@@ -330,7 +262,7 @@ impl Diagnostics {
         } else {
             self.not_amp += 1;
         }
-        let amp = matches!(kind, BodyKind::Amp(_));
+        let amp = matches!(kind, AnswerBody::Amp(_));
         match answer.status {
             300..=399 => {
                 self.redirects += 1;
@@ -379,7 +311,7 @@ impl Diagnostics {
             }
             _ => {}
         }
-        if let BodyKind::Html(first) = &kind {
+        if let AnswerBody::Html(first) = &kind {
             if self.html.len() < 8 && !self.html.iter().any(|(s, _)| *s == answer.status) {
                 self.html.push((answer.status, first.clone()));
             }
@@ -713,15 +645,15 @@ mod tests {
     #[test]
     fn body_kinds() {
         assert!(matches!(
-            BodyKind::of(br#"{"status":"success","report_id":1}"#),
-            BodyKind::Amp(_)
+            AnswerBody::of(br#"{"status":"success","report_id":1}"#),
+            AnswerBody::Amp(_)
         ));
         assert!(
-            matches!(BodyKind::of(br#"{"report_id":1}"#), BodyKind::Json(t) if t == r#"{"report_id":1}"#)
+            matches!(AnswerBody::of(br#"{"report_id":1}"#), AnswerBody::Json(t) if t == r#"{"report_id":1}"#)
         );
         assert!(
-            matches!(BodyKind::of(b"<html><title>404 Not Found</title></html>"), BodyKind::Html(t) if t.contains("404"))
+            matches!(AnswerBody::of(b"<html><title>404 Not Found</title></html>"), AnswerBody::Html(t) if t.contains("404"))
         );
-        assert_eq!(BodyKind::of(b" "), BodyKind::Empty);
+        assert_eq!(AnswerBody::of(b" "), AnswerBody::Empty);
     }
 }
