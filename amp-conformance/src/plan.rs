@@ -225,8 +225,14 @@ pub(crate) fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planne
             ..
         }
     );
-    // One reference answer serves both (a mutation that creates used to ask twice).
-    let reference = (mutation || case.writes()).then(|| wire.oracle(key, cx));
+    // One reference answer serves both (a mutation that creates used to ask twice), and
+    // where both layers are asked, the body is decoded once for them.
+    let (documented, reference) = if mutation || case.writes() {
+        let (documented, reference) = wire.oracles(key, cx);
+        (documented, Some(reference))
+    } else {
+        (wire.documented(key, cx), None)
+    };
     if let (true, Some(answer)) = (mutation, &reference) {
         case.expect = match answer {
             Ok(_) => Expectation::Success,
@@ -252,7 +258,6 @@ pub(crate) fn plan(case: Case, cx: &PlanContext, key: &str, seed: u64) -> Planne
         Some(Ok(accepted)) if case.writes() => Some(accepted.resolved),
         _ => None,
     };
-    let documented = wire.documented(key, cx);
     Planned::Send(Box::new(Ready {
         case,
         wire,

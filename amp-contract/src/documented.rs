@@ -197,12 +197,80 @@ pub fn answer(
     answer_for::<CreateAbuseReport>(request, query, credentials, services)
 }
 
+/// Both layers' answers to one `create` request: [`answer`] and [`crate::envelope::handle`],
+/// its body decoded once (the page's reading of an urlencoded body and the envelope's are
+/// the same pairs). For a caller that asks both, as the conformance kit's planner does for
+/// every generated create.
+///
+/// ```
+/// use amp_contract::documented::{self, Verdict};
+/// use amp_contract::envelope::{self, ApiIds, Body, DedicatedIp, Request};
+/// use http::{HeaderMap, Method, header::CONTENT_TYPE};
+///
+/// let services = |id: u32| (id == 1).then_some(DedicatedIp::None);
+/// let mut headers = HeaderMap::new();
+/// headers.insert("API_ID", "secret".parse().unwrap());
+/// headers.insert(CONTENT_TYPE, "application/x-www-form-urlencoded".parse().unwrap());
+/// let body = b"action=create&service_id=1&category=Spam";
+/// let request = Request { method: &Method::POST, headers: &headers, body: Body::Complete(body) };
+/// let ids = ApiIds::from_list("secret");
+///
+/// let (page, reference) = documented::both(&request, None, &ids, &services);
+/// assert_eq!(page, documented::answer(&request, None, &ids, &services));
+/// assert_eq!(reference.is_ok(), envelope::handle(&request, &ids, &services).is_ok());
+/// ```
+pub fn both(
+    request: &Request<'_>,
+    query: Option<&str>,
+    credentials: &impl Credentials,
+    services: &impl ServiceDirectory,
+) -> (
+    Verdict,
+    Result<crate::envelope::Accepted, crate::envelope::Rejection>,
+) {
+    let urlencoded = request.method == Method::POST
+        && media_type(request.headers).is_some_and(|m| m.eq_ignore_ascii_case(FORM_URLENCODED));
+    match request.body {
+        Body::Complete(body) if urlencoded => {
+            let pairs = raw_pairs(body);
+            let form = crate::form::FormPairs::from_pairs(
+                pairs.iter().map(|p| (p.key.as_ref(), p.value.as_ref())),
+            );
+            (
+                answer_read::<CreateAbuseReport>(
+                    request,
+                    query,
+                    credentials,
+                    services,
+                    Some(&pairs),
+                ),
+                crate::envelope::dispatch_read(request, Some(&form), credentials, services),
+            )
+        }
+        _ => (
+            answer(request, query, credentials, services),
+            crate::envelope::handle(request, credentials, services),
+        ),
+    }
+}
+
 /// [`answer`] for any action `A` (the envelope knows one: `create`).
 pub fn answer_for<A: Action>(
     request: &Request<'_>,
     query: Option<&str>,
     credentials: &impl Credentials,
     services: &impl ServiceDirectory,
+) -> Verdict {
+    answer_read::<A>(request, query, credentials, services, None)
+}
+
+/// [`answer_for`], given the body's pairs when the caller has read them already.
+fn answer_read<A: Action>(
+    request: &Request<'_>,
+    query: Option<&str>,
+    credentials: &impl Credentials,
+    services: &impl ServiceDirectory,
+    read: Option<&[RawPair<'_>]>,
 ) -> Verdict {
     // D-AUTH: AMP001 "whatever else it contains" for a missing, empty or invalid API_ID.
     let keys: Vec<&[u8]> = request
@@ -240,7 +308,14 @@ pub fn answer_for<A: Action>(
         Body::Complete(body) if urlencoded => body,
         _ => return silent(Rule::RBody),
     };
-    let pairs = raw_pairs(body);
+    let owned;
+    let pairs = match read {
+        Some(pairs) => pairs,
+        None => {
+            owned = raw_pairs(body);
+            &owned[..]
+        }
+    };
     let plain = |name: &str| -> Vec<&RawPair> {
         pairs.iter().filter(|p| p.key == name.as_bytes()).collect()
     };

@@ -282,6 +282,17 @@ pub fn dispatch<T: ActionSet<S>, S: ?Sized>(
     credentials: &impl Credentials,
     state: &S,
 ) -> Result<T, Rejection> {
+    dispatch_read(request, None, credentials, state)
+}
+
+/// [`dispatch`], given the body's parameters when the caller has read them already (what
+/// [`read_params`] returns for this request): a body is then decoded once for every reader.
+pub(crate) fn dispatch_read<T: ActionSet<S>, S: ?Sized>(
+    request: &Request<'_>,
+    params: Option<&FormPairs<'_>>,
+    credentials: &impl Credentials,
+    state: &S,
+) -> Result<T, Rejection> {
     authenticate(request.headers, credentials)?;
     let body = match request.body {
         Body::Complete(body) => body,
@@ -293,10 +304,17 @@ pub fn dispatch<T: ActionSet<S>, S: ?Sized>(
             });
         }
     };
-    let form = read_params(request.method, request.headers, body);
+    let read;
+    let form = match params {
+        Some(form) => form,
+        None => {
+            read = read_params(request.method, request.headers, body);
+            &read
+        }
+    };
     let occurrence = form.last(ACTION_PARAM);
     let accepted = match occurrence {
-        Occurrence::Value(name) => T::accept(name, &form, state),
+        Occurrence::Value(name) => T::accept(name, form, state),
         _ => None,
     };
     accepted.unwrap_or_else(|| {

@@ -285,6 +285,22 @@ fn documented(body: &[u8]) -> amp_contract::documented::Verdict {
 fn layers_agree(body: &[u8]) -> Result<(), TestCaseError> {
     use amp_contract::documented::{Demand, Verdict};
     let reference = send("application/x-www-form-urlencoded", body);
+    // Both layers asked at once (the body decoded once) answer exactly what each does alone.
+    let mut headers = HeaderMap::new();
+    headers.insert("API_ID", HeaderValue::from_static(KEY));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    let request = Request {
+        method: &Method::POST,
+        headers: &headers,
+        body: Body::Complete(body),
+    };
+    let (page, both) =
+        amp_contract::documented::both(&request, None, &ApiIds::from_list(KEY), &services);
+    prop_assert_eq!(&page, &documented(body));
+    prop_assert_eq!(&both, &reference);
     if let Verdict::Demands { demand, rule } = documented(body) {
         match (demand, &reference) {
             (Demand::Success, Ok(_)) => {}

@@ -190,6 +190,26 @@ impl WireRequest {
         })
     }
 
+    /// Both layers' answers to this request ([`WireRequest::documented`] and
+    /// [`WireRequest::oracle`]), its body decoded once.
+    pub fn oracles(
+        &self,
+        key: &str,
+        services: &impl ServiceDirectory,
+    ) -> (
+        documented::Verdict,
+        Result<envelope::Accepted, envelope::Rejection>,
+    ) {
+        self.ask(key, |request| {
+            documented::both(
+                request,
+                self.query.as_deref(),
+                &ApiIds::new([key]),
+                services,
+            )
+        })
+    }
+
     /// Whether the exact bytes could make a server suspend a service (guarded by
     /// `--allow-suspend`): the body read as urlencoded and as its content type says. Conservative on purpose: it guards real services
     /// (CONTRACT.md §6).
