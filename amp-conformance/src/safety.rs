@@ -180,7 +180,10 @@ fn multipart_boundary(wire: &WireRequest) -> Option<String> {
         })
     });
     from_header.or_else(|| {
-        let first = wire.body.split(|&b| b == b'\n').next()?;
+        // memchr: the body may be a megabyte without a newline, and every request to a
+        // target is read here several times.
+        let end = memchr::memchr(b'\n', &wire.body).unwrap_or(wire.body.len());
+        let first = &wire.body[..end];
         let first = first.strip_suffix(b"\r").unwrap_or(first);
         let boundary = first.strip_prefix(b"--")?;
         (!boundary.is_empty())
@@ -201,10 +204,7 @@ fn multipart_parts<'a>(body: &'a [u8], boundary: &str) -> Vec<Part<'a>> {
     let delimiter = format!("--{boundary}");
     let delimiter = delimiter.as_bytes();
     let find = |from: usize, needle: &[u8]| {
-        body.get(from..)?
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .map(|at| from + at)
+        memchr::memmem::find(body.get(from..)?, needle).map(|at| from + at)
     };
     let mut parts = Vec::new();
     let mut at = match find(0, delimiter) {
@@ -540,11 +540,7 @@ pub(crate) fn mark(wire: &WireRequest, marker: &str) -> WireRequest {
                     let part = format!(
                         "--{boundary}\r\nContent-Disposition: form-data; name=\"{notes}\"\r\n\r\n{marker}\r\n"
                     );
-                    match out
-                        .body
-                        .windows(closing.len())
-                        .rposition(|w| w == closing.as_bytes())
-                    {
+                    match memchr::memmem::rfind(&out.body, closing.as_bytes()) {
                         Some(at) => {
                             out.body.splice(at..at, part.into_bytes());
                         }
