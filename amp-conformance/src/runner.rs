@@ -254,6 +254,13 @@ async fn run_against(config: &RunConfig, session: &Session) -> Result<RunReport,
             break;
         }
         run.batch(batch?, plan.fixture_count).await;
+        // Stopped (the breaker, or one cause shown by the first answers): nothing more is
+        // sent, so nothing more is planned; the stop's note counts the cases left. A deep run
+        // against a wrong --target ends at once instead of planning every case to skip it.
+        if run.sender.stopped() {
+            run.sender.not_planned(plan.total.saturating_sub(run.cases));
+            break;
+        }
     }
     run.finish(plan.probe_budget, out_of_time).await
 }

@@ -279,6 +279,12 @@ impl<'a> Sender<'a> {
         }
     }
 
+    /// Counts cases a stopped run does not plan at all: they are not sent either, and the
+    /// stop's note says how many were not.
+    pub(crate) fn not_planned(&self, cases: usize) {
+        self.breaker().unsent += cases;
+    }
+
     /// Whether the breaker has stopped sending.
     pub(crate) fn stopped(&self) -> bool {
         self.breaker().stopped

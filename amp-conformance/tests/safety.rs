@@ -769,3 +769,32 @@ async fn a_fronts_own_413_for_a_body_over_1_mib_is_not_a_d_no_5xx_failure() {
         report.notes
     );
 }
+
+/// A deep run against a wrong `--target` (every answer a 404 here) ends once its first
+/// answers show the cause: the cases left are neither sent nor planned, and the stop's note
+/// counts every one of them (a million-case nightly used to plan each case only to skip it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_deep_run_plans_no_more_cases_and_counts_them_not_sent() {
+    let server = spawn(|stream: TcpStream, _: RawRequest| async move {
+        reply(stream, response("404 Not Found", &[], b"Not Found")).await
+    })
+    .await;
+    let mut config = raw::config(&server.endpoint(), KEY);
+    config.cases = 1_000_000;
+    let report = run(config).await.unwrap();
+    assert!(
+        report.misconfigured && !report.passed,
+        "{:#?}",
+        report.notes
+    );
+    let stopped = report.stopped.as_deref().expect("the run stopped");
+    let not_sent: usize = stopped
+        .rsplit("; ")
+        .next()
+        .and_then(|tail| tail.strip_suffix(" cases were not sent"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of the cases not sent: {stopped}"));
+    assert!(not_sent > 1_000_000 - 1_000, "{stopped}");
+    // Only the batch under way when the answers showed the cause is in the report.
+    assert!(report.cases < 1_000, "{} cases in the report", report.cases);
+}
