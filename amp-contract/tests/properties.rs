@@ -264,20 +264,26 @@ proptest! {
     }
 }
 
-/// The documented layer's answer to an urlencoded POST of `body`.
-fn documented(body: &[u8]) -> amp_contract::documented::Verdict {
+/// `ask` of an urlencoded POST of `body` with the valid key.
+fn urlencoded_post<T>(body: &[u8], ask: impl FnOnce(&Request<'_>) -> T) -> T {
     let mut headers = HeaderMap::new();
     headers.insert("API_ID", HeaderValue::from_static(KEY));
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     );
-    let request = Request {
+    ask(&Request {
         method: &Method::POST,
         headers: &headers,
         body: Body::Complete(body),
-    };
-    amp_contract::documented::answer(&request, None, &ApiIds::from_list(KEY), &services)
+    })
+}
+
+/// The documented layer's answer to an urlencoded POST of `body`.
+fn documented(body: &[u8]) -> amp_contract::documented::Verdict {
+    urlencoded_post(body, |request| {
+        amp_contract::documented::answer(request, None, &ApiIds::from_list(KEY), &services)
+    })
 }
 
 /// The two layers never contradict each other: wherever the page demands an outcome, the
@@ -286,19 +292,9 @@ fn layers_agree(body: &[u8]) -> Result<(), TestCaseError> {
     use amp_contract::documented::{Demand, Verdict};
     let reference = send("application/x-www-form-urlencoded", body);
     // Both layers asked at once (the body decoded once) answer exactly what each does alone.
-    let mut headers = HeaderMap::new();
-    headers.insert("API_ID", HeaderValue::from_static(KEY));
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    let request = Request {
-        method: &Method::POST,
-        headers: &headers,
-        body: Body::Complete(body),
-    };
-    let (page, both) =
-        amp_contract::documented::both(&request, None, &ApiIds::from_list(KEY), &services);
+    let (page, both) = urlencoded_post(body, |request| {
+        amp_contract::documented::both(request, None, &ApiIds::from_list(KEY), &services)
+    });
     prop_assert_eq!(&page, &documented(body));
     prop_assert_eq!(&both, &reference);
     if let Verdict::Demands { demand, rule } = documented(body) {
