@@ -73,7 +73,7 @@ impl PlanContext {
             return Ok(wire);
         }
         let wire = match marker {
-            Some(marker) => safety::mark(&wire, marker),
+            Some(marker) => safety::mark(wire, marker),
             None => wire,
         };
         let unsafe_ids = |wire: &WireRequest| match safety::assess(wire) {

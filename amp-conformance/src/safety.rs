@@ -13,6 +13,7 @@
 //! request to an id the run may name while keeping the form under test (`+1` becomes
 //! `+999999`), and [`mark`] puts the purge marker wherever the request's parameters travel.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use amp_contract::action::ACTION_PARAM;
@@ -39,22 +40,44 @@ pub(crate) enum Source {
 
 /// One parameter as a lenient server could read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Param {
+pub(crate) struct Param<'a> {
     /// Where it was read.
     pub(crate) source: Source,
     /// Its name, lower-cased, PHP-mangled (`.`, space and `-` as `_`), array suffix removed.
     pub(crate) name: String,
     /// Whether the name used array syntax (`service_id[]`): PHP's `intval()` of an array is 1.
     pub(crate) array: bool,
-    /// The decoded value.
-    pub(crate) value: Vec<u8>,
+    /// The value as the request carries it.
+    raw: Raw<'a>,
 }
 
-/// Every parameter some server the page allows could read from a request.
+/// A parameter's value before it is needed: most are never read (a text's value does not
+/// decide whether a request can create), and a generated text may be 64 KiB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Raw<'a> {
+    /// Urlencoded, as in a query string, a form body or a cookie.
+    Encoded(&'a [u8]),
+    /// Already decoded (a multipart part, a JSON member).
+    Plain(Cow<'a, [u8]>),
+}
+
+impl Param<'_> {
+    /// The decoded value.
+    pub(crate) fn value(&self) -> Cow<'_, [u8]> {
+        match &self.raw {
+            Raw::Encoded(raw) => php_urldecode(raw),
+            Raw::Plain(value) => Cow::Borrowed(value.as_ref()),
+        }
+    }
+}
+
+/// The parameters of a request that some server the page allows could read as the action or
+/// one of its fields (no other name decides what a request can create, nor where the purge
+/// marker goes).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct LenientReading {
+pub(crate) struct LenientReading<'a> {
     /// The parameters, source by source, in order.
-    pub(crate) params: Vec<Param>,
+    pub(crate) params: Vec<Param<'a>>,
 }
 
 /// The name a lenient server matches: lower-cased, leading blanks dropped, `.`, space and `-`
@@ -76,9 +99,14 @@ fn normalise(raw: &[u8]) -> (String, bool) {
     (name, array)
 }
 
-impl LenientReading {
+/// Whether a normalised name is one the reading keeps.
+fn matters(name: &str) -> bool {
+    name == ACTION_PARAM || CreateAbuseReport::field(name).is_some()
+}
+
+impl<'a> LenientReading<'a> {
     /// Reads `wire` as the most lenient server would.
-    pub(crate) fn of(wire: &WireRequest) -> Self {
+    pub(crate) fn of(wire: &'a WireRequest) -> Self {
         let mut reading = Self::default();
         if let Some(query) = &wire.query {
             reading.urlencoded(Source::Query, query.as_bytes());
@@ -87,16 +115,20 @@ impl LenientReading {
         if let Some(boundary) = multipart_boundary(wire) {
             for part in multipart_parts(&wire.body, &boundary) {
                 let (name, array) = normalise(part.name);
-                reading.params.push(Param {
+                reading.keep(Param {
                     source: Source::Multipart,
                     name,
                     array,
-                    value: wire.body[part.value.clone()].to_vec(),
+                    raw: Raw::Plain(Cow::Borrowed(&wire.body[part.value.clone()])),
                 });
             }
         }
-        if let Ok(serde_json::Value::Object(map)) =
-            serde_json::from_slice::<serde_json::Value>(&wire.body)
+        // Only a body that opens like an object can be one (serde would say so too, but only
+        // after reading a megabyte that is not).
+        let opens_object = wire.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if let Some(serde_json::Value::Object(map)) = opens_object
+            .then(|| serde_json::from_slice::<serde_json::Value>(&wire.body).ok())
+            .flatten()
         {
             for (key, value) in map {
                 let (name, array) = normalise(key.as_bytes());
@@ -106,11 +138,11 @@ impl LenientReading {
                         serde_json::Value::Null => String::new(),
                         other => other.to_string(),
                     };
-                    reading.params.push(Param {
+                    reading.keep(Param {
                         source: Source::Json,
                         name: name.clone(),
                         array,
-                        value: text.into_bytes(),
+                        raw: Raw::Plain(Cow::Owned(text.into_bytes())),
                     });
                 };
                 match &value {
@@ -128,11 +160,11 @@ impl LenientReading {
                 for pair in value.split(';') {
                     let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
                     let (name, array) = normalise(php_urldecode(key.trim().as_bytes()).as_ref());
-                    reading.params.push(Param {
+                    reading.keep(Param {
                         source: Source::Cookie,
                         name,
                         array,
-                        value: php_urldecode(value.trim().as_bytes()).into_owned(),
+                        raw: Raw::Encoded(value.trim().as_bytes()),
                     });
                 }
             }
@@ -140,31 +172,35 @@ impl LenientReading {
         reading
     }
 
-    fn urlencoded(&mut self, source: Source, raw: &[u8]) {
-        for (key, value) in FormPairs::from_urlencoded(raw).iter() {
-            let (name, array) = normalise(key);
-            self.params.push(Param {
+    fn keep(&mut self, param: Param<'a>) {
+        if matters(&param.name) {
+            self.params.push(param);
+        }
+    }
+
+    fn urlencoded(&mut self, source: Source, raw: &'a [u8]) {
+        // PHP's reading of a form: `&`-separated, empty segments skipped, the first `=`
+        // splitting key from value; only keys are decoded here.
+        for (key, value) in amp_contract::form::segments(raw) {
+            let (name, array) = normalise(&php_urldecode(key));
+            self.keep(Param {
                 source,
                 name,
                 array,
-                value: value.to_vec(),
+                raw: Raw::Encoded(value),
             });
         }
     }
 
     /// Every reading of the parameter `name` (already in normal form).
-    pub(crate) fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Param> + 'a {
+    pub(crate) fn named<'r>(&'r self, name: &'r str) -> impl Iterator<Item = &'r Param<'a>> + 'r {
         self.params.iter().filter(move |p| p.name == name)
     }
 
     /// The sources that carry at least one parameter of the action (where a lenient server
     /// could find a create), for the purge marker.
     pub(crate) fn create_sources(&self) -> BTreeSet<Source> {
-        self.params
-            .iter()
-            .filter(|p| p.name == ACTION_PARAM || CreateAbuseReport::field(&p.name).is_some())
-            .map(|p| p.source)
-            .collect()
+        self.params.iter().map(|p| p.source).collect()
     }
 }
 
@@ -277,7 +313,8 @@ pub(crate) fn assess(wire: &WireRequest) -> Assessment {
     }
     let reading = LenientReading::of(wire);
     let creates = reading.named(ACTION_PARAM).any(|p| {
-        let value = String::from_utf8_lossy(&p.value);
+        let value = p.value();
+        let value = String::from_utf8_lossy(&value);
         value
             .trim_matches([' ', '\t', '\r', '\n', '\x0b', '\0'])
             .eq_ignore_ascii_case(CreateAbuseReport::NAME)
@@ -293,7 +330,7 @@ pub(crate) fn assess(wire: &WireRequest) -> Assessment {
         }
         if field.lookup && field.kind == Kind::Integer {
             for param in present {
-                ids.extend(id_readings(&param.value));
+                ids.extend(id_readings(&param.value()));
                 if param.array {
                     ids.insert(1);
                 }
@@ -501,24 +538,32 @@ fn pin_multipart(body: &[u8], boundary: &str, field: &str, to: u32) -> Vec<u8> {
 /// `wire` with the purge marker in `admin_notes` in every source where a lenient server could
 /// find a create and that source has no `admin_notes` yet: appended to the query string and
 /// to a body read as urlencoded, added as a part of a multipart body, as a member of a JSON
-/// object. (A form the planner renders already has it.)
-pub(crate) fn mark(wire: &WireRequest, marker: &str) -> WireRequest {
+/// object. (A form the planner renders already has it: then nothing is copied.)
+pub(crate) fn mark(wire: WireRequest, marker: &str) -> WireRequest {
     let Some(notes) = amp_contract::create::admin_notes_name() else {
-        return wire.clone();
+        return wire;
     };
-    let reading = LenientReading::of(wire);
-    let has_notes = |source: Source| {
-        reading
-            .params
-            .iter()
-            .any(|p| p.source == source && p.name == notes)
-    };
-    let mut out = wire.clone();
-    let pair = FormPairs::from_pairs([(notes.as_bytes(), marker.as_bytes())]).to_urlencoded();
-    for source in reading.create_sources() {
-        if has_notes(source) {
-            continue;
+    let (missing, boundary, json) = {
+        let reading = LenientReading::of(&wire);
+        let has_notes = |source: Source| {
+            reading
+                .params
+                .iter()
+                .any(|p| p.source == source && p.name == notes)
+        };
+        let missing: Vec<Source> = reading
+            .create_sources()
+            .into_iter()
+            .filter(|source| !has_notes(*source))
+            .collect();
+        if missing.is_empty() {
+            return wire;
         }
+        (missing, multipart_boundary(&wire), is_json(&wire))
+    };
+    let mut out = wire;
+    let pair = FormPairs::from_pairs([(notes.as_bytes(), marker.as_bytes())]).to_urlencoded();
+    for source in missing {
         match source {
             Source::Query => {
                 if let Some(query) = &mut out.query {
@@ -528,14 +573,14 @@ pub(crate) fn mark(wire: &WireRequest, marker: &str) -> WireRequest {
                     query.push_str(&pair);
                 }
             }
-            Source::Urlencoded if multipart_boundary(wire).is_none() && !is_json(wire) => {
+            Source::Urlencoded if boundary.is_none() && !json => {
                 if !out.body.is_empty() {
                     out.body.push(b'&');
                 }
                 out.body.extend_from_slice(pair.as_bytes());
             }
             Source::Multipart => {
-                if let Some(boundary) = multipart_boundary(wire) {
+                if let Some(boundary) = &boundary {
                     let closing = format!("--{boundary}--");
                     let part = format!(
                         "--{boundary}\r\nContent-Disposition: form-data; name=\"{notes}\"\r\n\r\n{marker}\r\n"
@@ -570,7 +615,8 @@ pub(crate) fn mark(wire: &WireRequest, marker: &str) -> WireRequest {
 }
 
 fn is_json(wire: &WireRequest) -> bool {
-    serde_json::from_slice::<serde_json::Value>(&wire.body).is_ok_and(|v| v.is_object())
+    wire.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(&wire.body).is_ok_and(|v| v.is_object())
 }
 
 #[cfg(test)]
@@ -713,16 +759,15 @@ mod tests {
     #[test]
     fn the_marker_goes_where_the_parameters_travel() {
         let notes = |wire: &WireRequest, source: Source| {
-            LenientReading::of(wire)
-                .params
-                .into_iter()
-                .any(|p| p.source == source && p.name == "admin_notes" && p.value == b"amp run x")
+            LenientReading::of(wire).params.into_iter().any(|p| {
+                p.source == source && p.name == "admin_notes" && p.value().as_ref() == b"amp run x"
+            })
         };
         let mut query = post("");
         query.query = Some("action=create&service_id=1&category=Spam".into());
-        assert!(notes(&mark(&query, "amp run x"), Source::Query));
+        assert!(notes(&mark(query.clone(), "amp run x"), Source::Query));
         let json = post(r#"{"action":"create","service_id":1,"category":"Spam"}"#);
-        let marked = mark(&json, "amp run x");
+        let marked = mark(json.clone(), "amp run x");
         assert!(notes(&marked, Source::Json));
         assert!(serde_json::from_slice::<serde_json::Value>(&marked.body).is_ok());
         let mut multipart = post(
@@ -732,13 +777,13 @@ mod tests {
             "content-type".into(),
             "multipart/form-data; boundary=b".into(),
         )];
-        let marked = mark(&multipart, "amp run x");
+        let marked = mark(multipart.clone(), "amp run x");
         assert!(notes(&marked, Source::Multipart));
         let reread = amp_contract::form::from_multipart(&marked.body, "b");
         assert_eq!(reread.len(), 2, "still a well-formed multipart body");
         let plain = post("action=create&service_id=1&category=Spam");
-        assert!(notes(&mark(&plain, "amp run x"), Source::Urlencoded));
+        assert!(notes(&mark(plain.clone(), "amp run x"), Source::Urlencoded));
         let untouched = post("ff=1");
-        assert_eq!(mark(&untouched, "amp run x"), untouched);
+        assert_eq!(mark(untouched.clone(), "amp run x"), untouched);
     }
 }

@@ -43,7 +43,7 @@ use crate::action::{ACTION_PARAM, Action};
 use crate::create::{CreateAbuseReport, DedicatedIp, ServiceDirectory};
 use crate::envelope::{API_ID_HEADER, Body, Credentials, Request, media_type};
 use crate::error::ErrorCode;
-use crate::form::{FORM_URLENCODED, php_urldecode};
+use crate::form::{FORM_URLENCODED, php_urldecode_checked};
 use crate::meta::{FieldMeta, Kind};
 use crate::rules::Rule;
 use crate::value_rules::{parse_canonical_integer, parse_ip, php_trim};
@@ -114,19 +114,16 @@ struct RawPair<'a> {
     clean: bool,
 }
 
-fn clean_escapes(raw: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', raw).all(|i| {
-        raw.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-            && raw.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
-    })
-}
-
 fn raw_pairs(body: &[u8]) -> Vec<RawPair<'_>> {
     crate::form::segments(body)
-        .map(|(key, value)| RawPair {
-            key: php_urldecode(key),
-            value: php_urldecode(value),
-            clean: clean_escapes(key) && clean_escapes(value),
+        .map(|(key, value)| {
+            let (key, key_clean) = php_urldecode_checked(key);
+            let (value, value_clean) = php_urldecode_checked(value);
+            RawPair {
+                key,
+                value,
+                clean: key_clean && value_clean,
+            }
         })
         .collect()
 }

@@ -170,7 +170,7 @@ proptest! {
     }
 
     /// (1) The one-pass decoder equals the textbook definition: `+` to space, then `%XX`
-    /// decoding that keeps an invalid escape literally (R-UTF8).
+    /// decoding that keeps an invalid escape literally (R-UTF8), and says whether it kept one.
     #[test]
     fn urldecode_matches_plus_then_percent_decoding(
         raw in proptest::collection::vec(
@@ -180,7 +180,14 @@ proptest! {
     ) {
         let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
         let expected: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
-        prop_assert_eq!(amp_contract::form::php_urldecode(&raw).into_owned(), expected);
+        prop_assert_eq!(amp_contract::form::php_urldecode(&raw).into_owned(), expected.clone());
+        // The flag the page's reading uses: every `%` is followed by two hex digits.
+        let clean = raw.iter().enumerate().filter(|(_, b)| **b == b'%').all(|(i, _)| {
+            raw.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && raw.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+        });
+        let (decoded, checked) = amp_contract::form::php_urldecode_checked(&raw);
+        prop_assert_eq!((decoded.into_owned(), checked), (expected, clean));
     }
 
     /// (1b) The table-driven encoder equals `percent-encoding` with PHP's `urlencode` set
