@@ -3,8 +3,14 @@
 //!
 //! The reference server is started in-process once; each round runs the whole runner against
 //! it (fixtures, property cases, stateful and observer checks, with the runner's default
-//! concurrency) and then `wrk` with as many connections, sending a valid create. Rounds
-//! alternate so that noise hits both alike; the median round is reported.
+//! concurrency), then `wrk` with as many connections sending one valid create, then `wrk`
+//! replaying the very requests of a run (recorded once, before the rounds, by a recording
+//! server: creates, errors, observer reads, the 1 MiB bodies, in the run's order). Rounds
+//! alternate so that noise hits all three alike; the median round is reported.
+//!
+//! The first ratio is the issue's yardstick: the runner beside the cheapest request the
+//! server answers. The second says what the runner costs beside the server's own work on the
+//! same requests: a client that only replays bytes, on the same cores.
 //!
 //! ```text
 //! cargo bench -p amp-conformance --bench runner
@@ -16,9 +22,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 
 use amp_conformance::config::RunConfig;
 use amp_conformance::judge::Class;
@@ -52,26 +63,168 @@ fn wrk(endpoint: &str, connections: u64, secs: u64) -> f64 {
         ),
     )
     .unwrap();
-    let output = Command::new("wrk")
+    run_wrk(&script, endpoint, connections, secs, &[])
+}
+
+/// wrk replaying the requests of `recorded` (see [`Recording::write`]) in order, round and
+/// round.
+fn wrk_replay(recorded: &Path, endpoint: &str, connections: u64, secs: u64) -> f64 {
+    let script = std::env::temp_dir().join(format!("amp-runner-replay-{}.lua", std::process::id()));
+    std::fs::write(&script, REPLAY_LUA).unwrap();
+    run_wrk(
+        &script,
+        endpoint,
+        connections,
+        secs,
+        &[recorded.to_str().unwrap()],
+    )
+}
+
+/// Reads the recorded requests once per wrk thread and hands them out in order.
+const REPLAY_LUA: &str = r#"
+local requests = {}
+local next_one = 0
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  local data = f:read("*a")
+  f:close()
+  local pos = 1
+  while pos <= #data do
+    local nl = data:find("\n", pos, true)
+    local method, path, count, len = data:sub(pos, nl - 1):match("^(%S+) (%S+) (%d+) (%d+)$")
+    pos = nl + 1
+    local headers = {}
+    for _ = 1, tonumber(count) do
+      local eol = data:find("\n", pos, true)
+      local line = data:sub(pos, eol - 1)
+      local colon = line:find(":", 1, true)
+      headers[line:sub(1, colon - 1)] = line:sub(colon + 1)
+      pos = eol + 1
+    end
+    len = tonumber(len)
+    local body = data:sub(pos, pos + len - 1)
+    pos = pos + len + 1
+    requests[#requests + 1] = wrk.format(method, path, headers, body)
+  end
+end
+function request()
+  next_one = next_one % #requests + 1
+  return requests[next_one]
+end
+"#;
+
+fn run_wrk(script: &Path, endpoint: &str, connections: u64, secs: u64, args: &[&str]) -> f64 {
+    let mut command = Command::new("wrk");
+    command
         .args([
             "-t1",
             &format!("-c{connections}"),
             &format!("-d{secs}s"),
             "-s",
         ])
-        .arg(&script)
-        .arg(endpoint)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run wrk ({e}); install it with `apt-get install -y wrk`")
-        });
+        .arg(script)
+        .arg(endpoint);
+    if !args.is_empty() {
+        command.arg("--").args(args);
+    }
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("cannot run wrk ({e}); install it with `apt-get install -y wrk`")
+    });
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     text.lines()
         .find_map(|l| {
             l.strip_prefix("Requests/sec:")
                 .and_then(|v| v.trim().parse().ok())
         })
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk output:\n{text}"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no Requests/sec in wrk output:\n{text}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+}
+
+/// The requests a server received, in the form `REPLAY_LUA` reads: a line
+/// `METHOD PATH HEADERS BODY-LENGTH`, a `name:value` line per header, the body and a newline.
+/// `Host` and the framing headers are left to wrk.
+#[derive(Clone, Default)]
+struct Recording {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    requests: Arc<Mutex<usize>>,
+}
+
+impl Recording {
+    fn add(&self, parts: &http::request::Parts, body: &[u8]) {
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let headers: Vec<_> = parts
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                !matches!(
+                    name.as_str(),
+                    "host" | "content-length" | "transfer-encoding"
+                )
+            })
+            .collect();
+        let mut out = self.bytes.lock().unwrap();
+        out.extend_from_slice(
+            format!("{} {path} {} {}\n", parts.method, headers.len(), body.len()).as_bytes(),
+        );
+        for (name, value) in headers {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.push(b':');
+            out.extend_from_slice(value.as_bytes());
+            out.push(b'\n');
+        }
+        out.extend_from_slice(body);
+        out.push(b'\n');
+        *self.requests.lock().unwrap() += 1;
+    }
+
+    fn write(&self, path: &Path) -> usize {
+        std::fs::write(path, &*self.bytes.lock().unwrap()).unwrap();
+        *self.requests.lock().unwrap()
+    }
+}
+
+async fn record(State(recording): State<Recording>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    recording.add(&parts, &body);
+    next.run(Request::from_parts(parts, axum::body::Body::from(body)))
+        .await
+}
+
+/// Runs `config`'s run once against a recording copy of the reference server and writes the
+/// requests it received to `path`; returns how many.
+async fn record_a_run(config: &RunConfig, registry: &Registry, path: &Path) -> usize {
+    let state = Arc::new(amp_conformance::server::AppState {
+        api_ids: ApiIds::new([KEY]),
+        registry: registry.clone(),
+        store: amp_conformance::server::Store::new(),
+    });
+    let recording = Recording::default();
+    let app = amp_conformance::server::app(state, std::time::Duration::from_secs(30)).layer(
+        axum::middleware::from_fn_with_state(recording.clone(), record),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut config = config.clone();
+    config.target = Some(format!("{base}{}", amp_conformance::server::API_PATH));
+    config.observer = Some(Observer::Url(format!(
+        "{base}{}",
+        amp_conformance::server::OBSERVER_PATH
+    )));
+    let report = run(config).await.unwrap();
+    assert!(
+        report.passed,
+        "the recorded run must pass against the reference server"
+    );
+    serving.abort();
+    recording.write(path)
 }
 
 /// The checks of a run that were not skipped: every one, counted by the run's tally (a deep
@@ -105,7 +258,9 @@ fn main() {
         config.cases = cases;
         config.seed = Some(1);
         let connections = config.concurrency as u64;
-        let (mut checks_rate, mut wrk_rate, mut checks) = (Vec::new(), Vec::new(), 0);
+        let replay = std::env::temp_dir().join(format!("amp-runner-requests-{}.txt", std::process::id()));
+        let replayed = if bench { record_a_run(&config, &registry, &replay).await } else { 0 };
+        let (mut checks_rate, mut wrk_rate, mut replay_rate, mut checks) = (Vec::new(), Vec::new(), Vec::new(), 0);
         for _ in 0..rounds {
             let started = Instant::now();
             let report = run(config.clone()).await.unwrap();
@@ -115,7 +270,14 @@ fn main() {
             checks_rate.push(checks as f64 / secs_taken);
             if bench {
                 let endpoint = server.endpoint();
+                let again = endpoint.clone();
                 wrk_rate.push(tokio::task::spawn_blocking(move || wrk(&endpoint, connections, secs)).await.unwrap());
+                let recorded = replay.clone();
+                replay_rate.push(
+                    tokio::task::spawn_blocking(move || wrk_replay(&recorded, &again, connections, secs))
+                        .await
+                        .unwrap(),
+                );
             }
         }
         // The same run in process (no socket): the reference server's Router as a Service.
@@ -149,10 +311,14 @@ fn main() {
             return;
         }
         let load = median(&mut wrk_rate);
+        let same = median(&mut replay_rate);
+        let _ = std::fs::remove_file(&replay);
         println!("full run: {checks} checks ({cases} property cases), concurrency {connections}, {rounds} rounds (median)");
         println!("runner     {runner:>10.0} checks/s");
         println!("wrk        {load:>10.0} requests/s  (wrk -t1 -c{connections} -d{secs}s, valid create)");
         println!("ratio      {:>10.2}  (target >= 0.5, aim 0.8)", runner / load);
+        println!("wrk replay {same:>10.0} requests/s  (wrk -t1 -c{connections} -d{secs}s, the {replayed} requests of one run, in order)");
+        println!("ratio      {:>10.2}  (the runner beside a client that only replays its requests)", runner / same);
         println!("in process {in_process_rate:>10.0} checks/s  (the same run, the Router called without a socket: {:.2}x loopback)", in_process_rate / runner);
         let _ = server.shutdown().await;
     });
