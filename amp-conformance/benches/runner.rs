@@ -227,6 +227,27 @@ async fn record_a_run(config: &RunConfig, registry: &Registry, path: &Path) -> u
     recording.write(path)
 }
 
+/// CPU time of this process so far (user and system, every thread), from `/proc/self/stat`;
+/// 0 where there is no such file.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (in parentheses, which may hold spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 a second
+    // on Linux).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// The checks of a run that were not skipped: every one, counted by the run's tally (a deep
 /// run keeps only its first checks in memory).
 fn sent_checks(report: &amp_conformance::report::RunReport) -> usize {
@@ -261,10 +282,12 @@ fn main() {
         let replay = std::env::temp_dir().join(format!("amp-runner-requests-{}.txt", std::process::id()));
         let replayed = if bench { record_a_run(&config, &registry, &replay).await } else { 0 };
         let (mut checks_rate, mut wrk_rate, mut replay_rate, mut checks) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        let (mut checks_cores, mut in_process_cores) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
-            let started = Instant::now();
+            let (started, cpu) = (Instant::now(), cpu_secs());
             let report = run(config.clone()).await.unwrap();
             let secs_taken = started.elapsed().as_secs_f64();
+            checks_cores.push((cpu_secs() - cpu) / secs_taken);
             assert!(report.passed, "the run must pass against the reference server");
             checks = sent_checks(&report);
             checks_rate.push(checks as f64 / secs_taken);
@@ -297,17 +320,23 @@ fn main() {
         in_process.seed = Some(1);
         let mut in_process_rate = Vec::new();
         for _ in 0..rounds {
-            let started = Instant::now();
+            let (started, cpu) = (Instant::now(), cpu_secs());
             let report = run(in_process.clone()).await.unwrap();
             let secs_taken = started.elapsed().as_secs_f64();
+            in_process_cores.push((cpu_secs() - cpu) / secs_taken);
             assert!(report.passed, "the in-process run must pass against the reference Router");
             let n = sent_checks(&report);
             in_process_rate.push(n as f64 / secs_taken);
         }
         let in_process_rate = median(&mut in_process_rate);
         let runner = median(&mut checks_rate);
+        let (loopback_busy, in_process_busy) = (median(&mut checks_cores), median(&mut in_process_cores));
         if !bench {
-            println!("runner smoke run: {checks} checks at {runner:.0} checks/s (no wrk without --bench)");
+            println!(
+                "runner smoke run: {checks} checks at {runner:.0} checks/s, {loopback_busy:.2} cores busy, {:.1} µs CPU per check; in process {in_process_rate:.0} checks/s, {in_process_busy:.2} cores busy, {:.1} µs CPU per check (no wrk without --bench)",
+                loopback_busy / runner * 1e6,
+                in_process_busy / in_process_rate * 1e6
+            );
             return;
         }
         let load = median(&mut wrk_rate);
@@ -320,6 +349,11 @@ fn main() {
         println!("wrk replay {same:>10.0} requests/s  (wrk -t1 -c{connections} -d{secs}s, the {replayed} requests of one run, in order)");
         println!("ratio      {:>10.2}  (the runner beside a client that only replays its requests)", runner / same);
         println!("in process {in_process_rate:>10.0} checks/s  (the same run, the Router called without a socket: {:.2}x loopback)", in_process_rate / runner);
+        println!(
+            "cores busy {loopback_busy:>10.2}  loopback (the kit and the server in this process: {:.1} µs CPU per check), {in_process_busy:.2} in process ({:.1} µs)",
+            loopback_busy / runner * 1e6,
+            in_process_busy / in_process_rate * 1e6
+        );
         let _ = server.shutdown().await;
     });
 }

@@ -189,6 +189,20 @@ impl<'a> FormPairs<'a> {
                 .collect(),
         }
     }
+
+    /// The pairs as owned bytes, in order; pairs already owned are moved, not copied.
+    ///
+    /// ```
+    /// use amp_contract::form::FormPairs;
+    /// let form = FormPairs::from_pairs([(b"k".to_vec(), b"v".to_vec())]);
+    /// assert_eq!(form.into_pairs(), vec![(b"k".to_vec(), b"v".to_vec())]);
+    /// ```
+    pub fn into_pairs(self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.pairs
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
 }
 
 /// `name[...]` with a closing bracket: PHP's array syntax for the parameter `name`.

@@ -126,24 +126,29 @@ impl Tree {
     }
 }
 
-fn pairs_of(form: &amp_contract::form::FormPairs<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
-    form.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
-}
-
 fn valid_case(request: ValidRequest<CreateAbuseReport>) -> Case {
     Case {
         id: String::new(),
         rules: vec![Rule::DSuccess, Rule::DOptionals],
         title: "a generated valid create succeeds".to_owned(),
-        request: RequestSpec::form(pairs_of(&request.form)),
+        admin_notes_under_test: request.value.admin_notes != String::new(),
+        // The generated texts (up to 64 KiB) are moved into the case, not copied.
+        request: RequestSpec::form(request.form.into_pairs()),
         expect: Expectation::Success,
         origin: Origin::Stateful,
-        admin_notes_under_test: request.value.admin_notes != String::new(),
     }
 }
 
 fn invalid_case(request: InvalidRequest) -> Case {
     let status = 200;
+    // The marker goes into every request that does not send the field itself: a lenient
+    // server may accept an invalid create, and its report must be findable.
+    let admin_notes_under_test = amp_contract::create::admin_notes_name().is_some_and(|notes| {
+        request
+            .form
+            .iter()
+            .any(|(k, _)| k.starts_with(notes.as_bytes()))
+    });
     Case {
         id: String::new(),
         rules: request
@@ -153,7 +158,7 @@ fn invalid_case(request: InvalidRequest) -> Case {
             .filter_map(|r| Rule::from_id(r))
             .collect(),
         title: format!("generated invalid create ({})", request.summary),
-        request: RequestSpec::form(pairs_of(&request.form)),
+        request: RequestSpec::form(request.form.into_pairs()),
         expect: Expectation::Error {
             code: request.expected.code,
             params: request
@@ -165,14 +170,7 @@ fn invalid_case(request: InvalidRequest) -> Case {
             status,
         },
         origin: Origin::Stateful,
-        // The marker goes into every request that does not send the field itself: a lenient
-        // server may accept an invalid create, and its report must be findable.
-        admin_notes_under_test: amp_contract::create::admin_notes_name().is_some_and(|notes| {
-            request
-                .form
-                .iter()
-                .any(|(k, _)| k.starts_with(notes.as_bytes()))
-        }),
+        admin_notes_under_test,
     }
 }
 
@@ -261,7 +259,8 @@ impl Mutation {
             .map_or("", |f| f.name)
             .as_bytes()
             .to_vec();
-        let mut pairs = pairs_of(&request.form);
+        let admin_notes_under_test = request.value.admin_notes != String::new();
+        let mut pairs = request.form.into_pairs();
         let mut spec = RequestSpec::form(Vec::new());
         match self {
             Self::DuplicateKey => pairs.insert(1, (text_field.clone(), b"Earlier value".to_vec())),
@@ -353,7 +352,7 @@ impl Mutation {
             request: spec,
             expect: Expectation::Success,
             origin: Origin::Stateful,
-            admin_notes_under_test: request.value.admin_notes != String::new(),
+            admin_notes_under_test,
         }
     }
 }
