@@ -41,6 +41,12 @@ use amp_contract::envelope::ApiIds;
 
 const KEY: &str = "bench-key";
 
+// The allocator of the binary this bench stands for (`--no-default-features` measures the
+// system's).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
