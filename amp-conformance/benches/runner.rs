@@ -43,9 +43,9 @@ const KEY: &str = "bench-key";
 
 // The allocator of the binary this bench stands for (`--no-default-features` measures the
 // system's).
-#[cfg(feature = "mimalloc")]
+#[cfg(all(feature = "jemalloc", unix, not(target_env = "musl")))]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
