@@ -254,6 +254,42 @@ fn cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// One run's figures.
+struct Measured {
+    /// Checks a second.
+    rate: f64,
+    /// Cores busy on average (CPU time over wall time).
+    busy: f64,
+    /// CPU seconds per check.
+    cpu_per_check: f64,
+}
+
+/// The figures of one round: the run on loopback, the run in process, wrk's two rates.
+struct Round {
+    loopback: Measured,
+    in_process: Measured,
+    load: f64,
+    same: f64,
+}
+
+/// Runs `config` once; its figures and how many checks were sent.
+async fn measure(config: &RunConfig) -> (Measured, usize) {
+    let (started, cpu) = (Instant::now(), cpu_secs());
+    let report = run(config.clone()).await.unwrap();
+    let (secs, cpu) = (started.elapsed().as_secs_f64(), cpu_secs() - cpu);
+    assert!(
+        report.passed,
+        "the run must pass against the reference server"
+    );
+    let checks = sent_checks(&report);
+    let measured = Measured {
+        rate: checks as f64 / secs,
+        busy: cpu / secs,
+        cpu_per_check: cpu / checks as f64,
+    };
+    (measured, checks)
+}
+
 /// The checks of a run that were not skipped: every one, counted by the run's tally (a deep
 /// run keeps only its first checks in memory).
 fn sent_checks(report: &amp_conformance::report::RunReport) -> usize {
@@ -287,28 +323,6 @@ fn main() {
         let connections = config.concurrency as u64;
         let replay = std::env::temp_dir().join(format!("amp-runner-requests-{}.txt", std::process::id()));
         let replayed = if bench { record_a_run(&config, &registry, &replay).await } else { 0 };
-        let (mut checks_rate, mut wrk_rate, mut replay_rate, mut checks) = (Vec::new(), Vec::new(), Vec::new(), 0);
-        let (mut checks_cores, mut in_process_cores) = (Vec::new(), Vec::new());
-        for _ in 0..rounds {
-            let (started, cpu) = (Instant::now(), cpu_secs());
-            let report = run(config.clone()).await.unwrap();
-            let secs_taken = started.elapsed().as_secs_f64();
-            checks_cores.push((cpu_secs() - cpu) / secs_taken);
-            assert!(report.passed, "the run must pass against the reference server");
-            checks = sent_checks(&report);
-            checks_rate.push(checks as f64 / secs_taken);
-            if bench {
-                let endpoint = server.endpoint();
-                let again = endpoint.clone();
-                wrk_rate.push(tokio::task::spawn_blocking(move || wrk(&endpoint, connections, secs)).await.unwrap());
-                let recorded = replay.clone();
-                replay_rate.push(
-                    tokio::task::spawn_blocking(move || wrk_replay(&recorded, &again, connections, secs))
-                        .await
-                        .unwrap(),
-                );
-            }
-        }
         // The same run in process (no socket): the reference server's Router as a Service.
         let state = std::sync::Arc::new(amp_conformance::server::AppState {
             api_ids: ApiIds::new([KEY]),
@@ -324,41 +338,55 @@ fn main() {
         );
         in_process.cases = cases;
         in_process.seed = Some(1);
-        let mut in_process_rate = Vec::new();
+        // Every round measures every figure, one after the other, and the ratios are taken
+        // round by round: this machine's speed drifts over tens of seconds, and figures taken
+        // in separate phases compared the drift.
+        let mut rounds_seen: Vec<Round> = Vec::new();
+        let mut checks = 0;
         for _ in 0..rounds {
-            let (started, cpu) = (Instant::now(), cpu_secs());
-            let report = run(in_process.clone()).await.unwrap();
-            let secs_taken = started.elapsed().as_secs_f64();
-            in_process_cores.push((cpu_secs() - cpu) / secs_taken);
-            assert!(report.passed, "the in-process run must pass against the reference Router");
-            let n = sent_checks(&report);
-            in_process_rate.push(n as f64 / secs_taken);
+            let (loopback, n) = measure(&config).await;
+            checks = n;
+            let (in_process, _) = measure(&in_process).await;
+            let (mut load, mut same) = (f64::NAN, f64::NAN);
+            if bench {
+                let endpoint = server.endpoint();
+                let again = endpoint.clone();
+                load = tokio::task::spawn_blocking(move || wrk(&endpoint, connections, secs)).await.unwrap();
+                let recorded = replay.clone();
+                same = tokio::task::spawn_blocking(move || wrk_replay(&recorded, &again, connections, secs))
+                    .await
+                    .unwrap();
+            }
+            rounds_seen.push(Round { loopback, in_process, load, same });
         }
-        let in_process_rate = median(&mut in_process_rate);
-        let runner = median(&mut checks_rate);
-        let (loopback_busy, in_process_busy) = (median(&mut checks_cores), median(&mut in_process_cores));
+        let pick = |f: &dyn Fn(&Round) -> f64| median(&mut rounds_seen.iter().map(f).collect::<Vec<_>>());
+        let runner = pick(&|r| r.loopback.rate);
+        let in_process_rate = pick(&|r| r.in_process.rate);
+        let in_process_ratio = pick(&|r| r.in_process.rate / r.loopback.rate);
+        let (loopback_cpu, in_process_cpu) = (pick(&|r| r.loopback.cpu_per_check), pick(&|r| r.in_process.cpu_per_check));
+        let (loopback_busy, in_process_busy) = (pick(&|r| r.loopback.busy), pick(&|r| r.in_process.busy));
         if !bench {
             println!(
                 "runner smoke run: {checks} checks at {runner:.0} checks/s, {loopback_busy:.2} cores busy, {:.1} µs CPU per check; in process {in_process_rate:.0} checks/s, {in_process_busy:.2} cores busy, {:.1} µs CPU per check (no wrk without --bench)",
-                loopback_busy / runner * 1e6,
-                in_process_busy / in_process_rate * 1e6
+                loopback_cpu * 1e6,
+                in_process_cpu * 1e6
             );
             return;
         }
-        let load = median(&mut wrk_rate);
-        let same = median(&mut replay_rate);
+        let load = pick(&|r| r.load);
+        let same = pick(&|r| r.same);
         let _ = std::fs::remove_file(&replay);
-        println!("full run: {checks} checks ({cases} property cases), concurrency {connections}, {rounds} rounds (median)");
+        println!("full run: {checks} checks ({cases} property cases), concurrency {connections}, {rounds} rounds (medians; ratios taken round by round)");
         println!("runner     {runner:>10.0} checks/s");
         println!("wrk        {load:>10.0} requests/s  (wrk -t1 -c{connections} -d{secs}s, valid create)");
-        println!("ratio      {:>10.2}  (target >= 0.5, aim 0.8)", runner / load);
+        println!("ratio      {:>10.2}  (target >= 0.5, aim 0.8)", pick(&|r| r.loopback.rate / r.load));
         println!("wrk replay {same:>10.0} requests/s  (wrk -t1 -c{connections} -d{secs}s, the {replayed} requests of one run, in order)");
-        println!("ratio      {:>10.2}  (the runner beside a client that only replays its requests)", runner / same);
-        println!("in process {in_process_rate:>10.0} checks/s  (the same run, the Router called without a socket: {:.2}x loopback)", in_process_rate / runner);
+        println!("ratio      {:>10.2}  (the runner beside a client that only replays its requests)", pick(&|r| r.loopback.rate / r.same));
+        println!("in process {in_process_rate:>10.0} checks/s  (the same run, the Router called without a socket: {in_process_ratio:.2}x loopback)");
         println!(
             "cores busy {loopback_busy:>10.2}  loopback (the kit and the server in this process: {:.1} µs CPU per check), {in_process_busy:.2} in process ({:.1} µs)",
-            loopback_busy / runner * 1e6,
-            in_process_busy / in_process_rate * 1e6
+            loopback_cpu * 1e6,
+            in_process_cpu * 1e6
         );
         let _ = server.shutdown().await;
     });
