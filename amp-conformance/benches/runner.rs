@@ -1,16 +1,18 @@
 //! Checks per second of a full conformance run against the reference server, beside a plain
-//! load generator's rate against the same server in the same run.
+//! load generator's rate against the same server in the same run, and the same run in process.
 //!
-//! The reference server is started in-process once; each round runs the whole runner against
-//! it (fixtures, property cases, stateful and observer checks, with the runner's default
-//! concurrency), then `wrk` with as many connections sending one valid create, then `wrk`
-//! replaying the very requests of a run (recorded once, before the rounds, by a recording
-//! server: creates, errors, observer reads, the 1 MiB bodies, in the run's order). Rounds
-//! alternate so that noise hits all three alike; the median round is reported.
+//! The reference server is started in-process once. Each round runs the whole runner against
+//! it over loopback (fixtures, property cases, stateful and observer checks, with the runner's
+//! default concurrency), then the same run in process (its Router called without a socket),
+//! then `wrk` with as many connections sending one valid create, then `wrk` replaying the very
+//! requests of a run (recorded once, before the rounds, by a recording copy of the server:
+//! creates, errors, observer reads, the 1 MiB bodies, in the run's order). Each ratio is taken
+//! within a round, so that the machine's drift hits both sides alike; medians are reported.
 //!
-//! The first ratio is the issue's yardstick: the runner beside the cheapest request the
+//! The first wrk ratio is issue 21's yardstick: the runner beside the cheapest request the
 //! server answers. The second says what the runner costs beside the server's own work on the
-//! same requests: a client that only replays bytes, on the same cores.
+//! same requests: a client that only replays bytes, on the same cores. Each run's cores busy
+//! and CPU per check are printed too.
 //!
 //! ```text
 //! cargo bench -p amp-conformance --bench runner
