@@ -156,9 +156,12 @@ fn run_wrk(script: &Path, endpoint: &str, connections: u64, secs: u64, args: &[&
 /// `METHOD PATH HEADERS BODY-LENGTH`, a `name:value` line per header, the body and a newline.
 /// `Host` and the framing headers are left to wrk.
 #[derive(Clone, Default)]
-struct Recording {
-    bytes: Arc<Mutex<Vec<u8>>>,
-    requests: Arc<Mutex<usize>>,
+struct Recording(Arc<Mutex<Recorded>>);
+
+#[derive(Default)]
+struct Recorded {
+    bytes: Vec<u8>,
+    requests: usize,
 }
 
 impl Recording {
@@ -174,7 +177,9 @@ impl Recording {
                 )
             })
             .collect();
-        let mut out = self.bytes.lock().unwrap();
+        let mut recorded = self.0.lock().unwrap();
+        recorded.requests += 1;
+        let out = &mut recorded.bytes;
         out.extend_from_slice(
             format!("{} {path} {} {}\n", parts.method, headers.len(), body.len()).as_bytes(),
         );
@@ -186,12 +191,12 @@ impl Recording {
         }
         out.extend_from_slice(body);
         out.push(b'\n');
-        *self.requests.lock().unwrap() += 1;
     }
 
     fn write(&self, path: &Path) -> usize {
-        std::fs::write(path, &*self.bytes.lock().unwrap()).unwrap();
-        *self.requests.lock().unwrap()
+        let recorded = self.0.lock().unwrap();
+        std::fs::write(path, &recorded.bytes).unwrap();
+        recorded.requests
     }
 }
 

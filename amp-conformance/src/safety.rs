@@ -123,13 +123,7 @@ impl<'a> LenientReading<'a> {
                 });
             }
         }
-        // Only a body that opens like an object can be one (serde would say so too, but only
-        // after reading a megabyte that is not).
-        let opens_object = wire.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        if let Some(serde_json::Value::Object(map)) = opens_object
-            .then(|| serde_json::from_slice::<serde_json::Value>(&wire.body).ok())
-            .flatten()
-        {
+        if let Some(map) = json_object(&wire.body) {
             for (key, value) in map {
                 let (name, array) = normalise(key.as_bytes());
                 let mut push = |value: &serde_json::Value, array: bool| {
@@ -615,8 +609,19 @@ pub(crate) fn mark(wire: WireRequest, marker: &str) -> WireRequest {
 }
 
 fn is_json(wire: &WireRequest) -> bool {
-    wire.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-        && serde_json::from_slice::<serde_json::Value>(&wire.body).is_ok_and(|v| v.is_object())
+    json_object(&wire.body).is_some()
+}
+
+/// The body read as a JSON object (`json_decode`), if it is one. Only a body that opens like
+/// an object can be: serde would say so too, but only after reading a megabyte that is not.
+fn json_object(body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(map)) => Some(map),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
